@@ -1,0 +1,39 @@
+internal import CTranscriptLMDB
+internal import Glibc
+
+extension Environment {
+    /// Figures about the environment's space use.
+    public struct Usage: Sendable, Equatable {
+        /// The size of the memory map.
+        public var mapSize: Int
+        /// The bytes of pages in use (the last used page number times the page size).
+        public var usedBytes: Int
+        /// The page size.
+        public var pageSize: Int
+    }
+
+    /// The map size and the space in use.
+    public var usage: Usage {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        var stat = MDB_stat()
+        mdb_env_stat(handle, &stat)
+        let pageSize = Int(stat.ms_psize)
+        return Usage(mapSize: info.me_mapsize, usedBytes: (info.me_last_pgno + 1) * pageSize, pageSize: pageSize)
+    }
+
+    /// Writes a consistent copy of the environment into the directory `destination`, which must
+    /// exist and be empty. With `compact`, free pages are left out and the copy is renumbered.
+    ///
+    /// The copy runs in a read transaction, so writers go on meanwhile.
+    public func copy(to destination: String, compact: Bool) throws {
+        pthread_rwlock_rdlock(resizeLockPointer)
+        defer { pthread_rwlock_unlock(resizeLockPointer) }
+        try LMDBError.check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0))
+    }
+
+    /// Flushes the data to disk.
+    public func sync() throws {
+        try LMDBError.check(mdb_env_sync(handle, 1))
+    }
+}

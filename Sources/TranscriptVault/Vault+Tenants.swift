@@ -1,0 +1,90 @@
+import Synchronization
+internal import TranscriptCrypto
+internal import TranscriptStorage
+
+extension Vault {
+    /// Creates a tenant with a fresh KEK (version 1) and index key, sealed under the root.
+    ///
+    /// - Throws: ``VaultError/invalidArgument(field:reason:)`` for a bad name,
+    ///   ``VaultError/alreadyExists(_:)`` when the name is taken (also by a shredded tenant).
+    public func createTenant(_ name: String) async throws -> Tenant {
+        try TenantName.validate(name)
+        let storeID = storeID
+        let db = db
+        let (epoch, root) = try currentRoot()
+        let record = try await writer.submit { txn -> TenantRecord in
+            let key = Array(name.utf8)
+            if try txn.value(in: db.tenants, forKey: key) != nil { throw VaultError.alreadyExists("tenant \(name)") }
+            let numberBytes = try txn.value(in: db.meta, forKey: Schema.MetaKey.nextTenant) ?? .bigEndian(UInt32(1))
+            let number = numberBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let kek = try SecretKey.random()
+            let index = try SecretKey.random()
+            let record = TenantRecord(
+                name: name, number: number, createdAt: Clock.nowMilliseconds(), currentKEK: 1, epoch: epoch,
+                keks: [.init(version: 1, sealed: try AEAD.sealKey(kek, using: root.key, authenticating:
+                    AssociatedData.kek(storeID: storeID, tenant: number, version: 1, epoch: epoch)))],
+                sealedIndexKey: try AEAD.sealKey(index, using: root.key, authenticating:
+                    AssociatedData.indexKey(storeID: storeID, tenant: number, epoch: epoch)))
+            try txn.put(.bigEndian(number + 1), forKey: Schema.MetaKey.nextTenant, in: db.meta)
+            try txn.put(record.encoded(), forKey: key, in: db.tenants)
+            return record
+        }
+        return Tenant(record)
+    }
+
+    /// Every tenant, in name order.
+    public func tenants() throws -> [Tenant] {
+        try environment.read { txn in
+            try txn.withCursor(db.tenants) { cursor in
+                var result: [Tenant] = []
+                var entry = try cursor.first()
+                while let current = entry {
+                    result.append(Tenant(try TenantRecord(decoding: current.value)))
+                    entry = try cursor.next()
+                }
+                return result
+            }
+        }
+    }
+
+    /// The tenant named `name`.
+    ///
+    /// - Throws: ``VaultError/notFound`` when there is none.
+    public func tenant(named name: String) throws -> Tenant {
+        try TenantName.validate(name)
+        return try environment.read { txn in
+            guard let record = try tenantRecord(name, in: txn) else { throw VaultError.notFound }
+            return Tenant(record)
+        }
+    }
+
+    /// The current root epoch and its key.
+    func currentRoot() throws -> (UInt64, KeyBox) {
+        try roots.withLock { roots in
+            guard let epoch = roots.keys.max(), let box = roots[epoch] else { throw VaultError.internal("no root key") }
+            return (epoch, box)
+        }
+    }
+
+    func tenantRecord(_ name: String, in txn: ReadTransaction) throws -> TenantRecord? {
+        try txn.withValue(in: db.tenants, forKey: Array(name.utf8)) { try TenantRecord(decoding: $0) }
+    }
+
+    func tenantRecord(_ name: String, in txn: WriteTransaction) throws -> TenantRecord? {
+        try txn.withValue(in: db.tenants, forKey: Array(name.utf8)) { try TenantRecord(decoding: $0) }
+    }
+
+    /// The unwrapped keys of an active tenant, from the cache when it still matches `record`.
+    ///
+    /// - Throws: ``VaultError/tenantShredded`` for a shredded or scheduled tenant.
+    func keys(for record: TenantRecord) throws -> TenantKeys {
+        guard record.state == .active else { throw VaultError.tenantShredded }
+        if let cached = tenantCache.withLock({ $0[record.number] }), cached.matches(record) { return cached }
+        guard let root = roots.withLock({ $0[record.epoch] }) else {
+            throw VaultError.keyringMismatch("tenant keys are sealed under an epoch this keyring lacks")
+        }
+        let keys = try TenantKeys(record: record, root: root.key, storeID: storeID)
+        tenantCache.withLock { $0[record.number] = keys }
+        return keys
+    }
+}

@@ -1,0 +1,182 @@
+public import TranscriptCrypto
+internal import TranscriptStorage
+import Synchronization
+
+/// The engine: an open, unlocked store in one data directory.
+///
+/// It owns the directory (an exclusive lock), the LMDB environment, the writer thread and the
+/// caches of unwrapped keys. Reads run on the caller's thread; writes go through the writer.
+///
+/// ```swift
+/// let vault = try Vault.open(.init(dataDirectory: "./.tvault"))
+/// _ = try await vault.createTenant("acme")
+/// let result = try await vault.append(AppendRequest(tenant: "acme", conversationID: "c1", messages: [bytes]))
+/// let page = try vault.read(tenant: "acme", conversationID: "c1")
+/// ```
+public final class Vault: Sendable {
+    /// How a store is opened.
+    public struct Configuration: Sendable {
+        /// The data directory.
+        public var dataDirectory: DataDirectory
+        /// What unlocks the keyring; by default the directory's `unlock.key`.
+        public var unlock: UnlockSecret
+        /// Unwrapped DEKs kept in guarded memory (0 disables the cache).
+        public var dekCacheCapacity: Int = 4096
+        /// The initial LMDB map size; the map grows on demand.
+        public var initialMapSize: Int = 64 << 20
+        /// The largest the LMDB map may grow.
+        public var maximumMapSize: Int = 1 << 40
+        /// Whether commits are durable (fsync). Off only for benchmarks of its cost.
+        public var durable: Bool = true
+        /// The most jobs in one group commit.
+        public var maxBatch: Int = 512
+        /// The Argon2id cost used when a passphrase store is initialised.
+        public var passphraseCost: PassphraseKDF.Cost = .moderate
+        /// The largest message accepted, in bytes.
+        public var maxMessageBytes: Int = 4 << 20
+        /// The most messages in one append.
+        public var maxMessagesPerAppend: Int = 1000
+
+        public init(dataDirectory: String, unlock: UnlockSecret? = nil) {
+            let directory = DataDirectory(path: dataDirectory)
+            self.dataDirectory = directory
+            self.unlock = unlock ?? .keyFile(directory.unlockKey)
+        }
+    }
+
+    let configuration: Configuration
+    let environment: Environment
+    let writer: Writer
+    let lock: DirectoryLock
+    let storeID: [UInt8]
+    let dekCache: KeyCache
+    let tenantCache = Mutex<[UInt32: TenantKeys]>([:])
+    let roots: Mutex<[UInt64: KeyBox]>
+    let db: Databases
+
+    /// The handles of the store's named databases.
+    struct Databases: Sendable {
+        let meta, tenants, tokens, conversations, messages, subjects, times, idempotency: Database
+
+        init(_ env: Environment) {
+            meta = env[Schema.meta]; tenants = env[Schema.tenants]; tokens = env[Schema.tokens]
+            conversations = env[Schema.conversations]; messages = env[Schema.messages]
+            subjects = env[Schema.subjects]; times = env[Schema.times]; idempotency = env[Schema.idempotency]
+        }
+    }
+
+    /// The data directory of this store.
+    public var dataDirectory: DataDirectory { configuration.dataDirectory }
+
+    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox]) {
+        self.configuration = configuration
+        self.lock = lock
+        self.environment = environment
+        self.storeID = storeID
+        self.roots = Mutex(roots)
+        self.db = Databases(environment)
+        self.dekCache = KeyCache(capacity: configuration.dekCacheCapacity)
+        self.writer = Writer(environment: environment, maxBatch: configuration.maxBatch)
+    }
+
+    deinit { writer.close() }
+
+    /// Finishes pending writes and stops the writer. Further writes fail with `unavailable`.
+    public func close() { writer.close() }
+
+    static func takeLock(_ directory: DataDirectory) throws -> DirectoryLock {
+        do {
+            return try DirectoryLock(path: directory.lockFile)
+        } catch let error as LMDBError where error == .directoryLocked {
+            throw VaultError.storeLocked("the data directory \(directory.path) is in use by another process (a running server?)")
+        } catch {
+            throw VaultError.unavailable("cannot lock the data directory (\(error))")
+        }
+    }
+
+    static func openEnvironment(_ configuration: Configuration) throws -> Environment {
+        var options = Environment.Options()
+        options.initialMapSize = configuration.initialMapSize
+        options.maximumMapSize = configuration.maximumMapSize
+        options.durable = configuration.durable
+        do {
+            return try Environment(path: configuration.dataDirectory.store, databases: Schema.all, options: options)
+        } catch {
+            throw VaultError.unavailable("cannot open the LMDB environment (\(error))")
+        }
+    }
+
+    /// Opens an initialised store and unlocks it.
+    ///
+    /// - Throws: ``VaultError/notInitialized(_:)``, ``VaultError/storeLocked(_:)``, or an unlock
+    ///   failure (``VaultError/isUnlockFailure``): a wrong secret, a damaged or foreign keyring.
+    ///   Nothing in the directory is changed by a failed open.
+    public static func open(_ configuration: Configuration) throws -> Vault {
+        let directory = configuration.dataDirectory
+        let lock = try takeLock(directory)
+        let keyring = try Keyring.load(path: directory.keyring)
+        let unlockKey = try keyring.unlockKey(with: configuration.unlock)
+        let environment = try openEnvironment(configuration)
+        let (storeID, epoch) = try environment.read { txn -> ([UInt8], UInt64) in
+            let meta = environment[Schema.meta]
+            guard let format = try txn.value(in: meta, forKey: Schema.MetaKey.format) else {
+                throw VaultError.notInitialized("the store in \(directory.store) has no metadata")
+            }
+            guard format == [Schema.formatVersion] else { throw VaultError.recordCorrupted("store format") }
+            guard let id = try txn.value(in: meta, forKey: Schema.MetaKey.storeID),
+                  let epochBytes = try txn.value(in: meta, forKey: Schema.MetaKey.rootEpoch), epochBytes.count == 8 else {
+                throw VaultError.recordCorrupted("store metadata")
+            }
+            return (id, epochBytes.reduce(0) { $0 << 8 | UInt64($1) })
+        }
+        guard KeyedHash.constantTimeEqual(storeID, keyring.storeID) else {
+            throw VaultError.keyringMismatch("it belongs to another store")
+        }
+        let root = try keyring.openRoot(epoch: epoch, unlockKey: unlockKey)
+        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID, roots: [epoch: KeyBox(root)])
+    }
+
+    /// Creates a new store in an empty (or missing) data directory and opens it.
+    ///
+    /// With a key-file unlock secret whose file does not exist, a new key file is generated
+    /// (mode 0400). With a passphrase, Argon2id parameters are chosen from
+    /// ``Configuration/passphraseCost`` and kept in the keyring.
+    public static func initialize(_ configuration: Configuration) throws -> Vault {
+        let directory = configuration.dataDirectory
+        try directory.create()
+        let lock = try takeLock(directory)
+        if directory.isInitialized {
+            throw VaultError.alreadyInitialized("\(directory.path) already holds a keyring")
+        }
+        let kdf: Keyring.KDF
+        switch configuration.unlock {
+        case .keyFile(let path):
+            if !FileSystem.exists(path) { try UnlockSecret.generateKeyFile(at: path) }
+            kdf = .keyFile
+        case .passphrase:
+            kdf = .argon2id(salt: PassphraseKDF.makeSalt(), cost: configuration.passphraseCost)
+        }
+        let storeID = SecureRandom.bytes(16)
+        var keyring = Keyring(kdf: kdf, storeID: storeID, entries: [])
+        let unlockKey = try keyring.unlockKey(with: configuration.unlock)
+        let root = try SecretKey.random()
+        keyring.entries = [try keyring.sealing(root: root, epoch: 1, unlockKey: unlockKey)]
+        let environment = try openEnvironment(configuration)
+        try environment.write { txn in
+            let meta = environment[Schema.meta]
+            // Metadata without a keyring is what a crash during an earlier `init` leaves; it
+            // is replaced as long as no tenant was ever created.
+            if try txn.value(in: meta, forKey: Schema.MetaKey.format) != nil,
+               try txn.entryCount(in: environment[Schema.tenants]) > 0 {
+                throw VaultError.alreadyInitialized("\(directory.store) already holds a store")
+            }
+            try txn.put([Schema.formatVersion], forKey: Schema.MetaKey.format, in: meta)
+            try txn.put(storeID, forKey: Schema.MetaKey.storeID, in: meta)
+            try txn.put(.bigEndian(UInt64(1)), forKey: Schema.MetaKey.rootEpoch, in: meta)
+            try txn.put(.bigEndian(UInt32(1)), forKey: Schema.MetaKey.nextTenant, in: meta)
+        }
+        // The keyring is written last: after a crash before this point `init` can run again.
+        try keyring.save(path: directory.keyring)
+        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID, roots: [1: KeyBox(root)])
+    }
+}

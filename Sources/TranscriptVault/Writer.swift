@@ -1,0 +1,149 @@
+import Foundation
+internal import TranscriptStorage
+
+/// The single owner of every LMDB write transaction: a dedicated thread that batches the jobs
+/// submitted meanwhile into one transaction and one fsync (group commit).
+///
+/// Each caller is resumed only after its batch has committed durably. A job's body runs
+/// synchronously on the writer thread and must compute everything from the transaction and
+/// its inputs, because a batch that fills the map is run again after the map grows.
+///
+/// A job that throws a domain error is dropped from the batch while the others commit:
+/// isolated jobs run in a nested transaction; non-isolated jobs (the hot path: appends) promise
+/// to throw only before their first write.
+final class Writer: @unchecked Sendable {
+    // Invariant for the unchecked Sendable: `pending` and `closed` are touched only with
+    // `condition` locked; everything else is immutable after init.
+
+    private let environment: Environment
+    private let condition = NSCondition()
+    private var pending: [any WriteJob] = []
+    private var closed = false
+    private let finished = DispatchSemaphore(value: 0)
+    private let maxBatch: Int
+    /// Batches committed, for tests and statistics.
+    private(set) nonisolated(unsafe) var batchCount = 0
+
+    init(environment: Environment, maxBatch: Int) {
+        self.environment = environment
+        self.maxBatch = max(maxBatch, 1)
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "tvault-writer"
+        thread.start()
+    }
+
+    /// Runs `body` in the next batch and returns its result once the batch is durable.
+    func submit<T: Sendable>(isolated: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        let job = Job(isolated: isolated, body: body)
+        return try await withCheckedThrowingContinuation { continuation in
+            job.continuation = continuation
+            condition.lock()
+            if closed {
+                condition.unlock()
+                continuation.resume(throwing: VaultError.unavailable("the store is shutting down"))
+                return
+            }
+            pending.append(job)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Finishes every job already submitted, then stops the thread. Later submissions fail.
+    func close() {
+        condition.lock()
+        let wasClosed = closed
+        closed = true
+        condition.signal()
+        condition.unlock()
+        if !wasClosed { finished.wait() }
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !closed { condition.wait() }
+            if pending.isEmpty && closed {
+                condition.unlock()
+                finished.signal()
+                return
+            }
+            let take = min(pending.count, maxBatch)
+            let batch = Array(pending[0..<take])
+            pending.removeFirst(take)
+            condition.unlock()
+            run(batch)
+        }
+    }
+
+    private func run(_ batch: [any WriteJob]) {
+        do {
+            try environment.write { txn in
+                for job in batch { try job.apply(txn) }
+            }
+            batchCount += 1
+            for job in batch { job.finish(failure: nil) }
+        } catch {
+            if batch.count > 1 {
+                // Find the job that broke the transaction: run each alone.
+                for job in batch { run([job]) }
+            } else {
+                batch[0].finish(failure: Self.map(error))
+            }
+        }
+    }
+
+    static func map(_ error: any Error) -> any Error {
+        if let error = error as? LMDBError {
+            if error == .mapFull { return VaultError.unavailable("the store has reached its maximum map size") }
+            if error == .diskFull { return VaultError.unavailable("the disk is full") }
+            return VaultError.unavailable("storage error: \(error)")
+        }
+        return error
+    }
+}
+
+/// One unit of work for the writer.
+protocol WriteJob: AnyObject {
+    /// Runs the job in `txn`; throws only storage errors, which abort the batch.
+    func apply(_ txn: WriteTransaction) throws
+    /// Resumes the caller: with `failure` when the batch failed, else with the job's outcome.
+    func finish(failure: (any Error)?)
+}
+
+private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
+    // Invariant: `outcome` is touched only on the writer thread; `continuation` is set before
+    // the job is queued and resumed exactly once, on the writer thread.
+    let isolated: Bool
+    let body: @Sendable (WriteTransaction) throws -> T
+    var outcome: Result<T, any Error>?
+    var continuation: CheckedContinuation<T, any Error>?
+
+    init(isolated: Bool, body: @escaping @Sendable (WriteTransaction) throws -> T) {
+        self.isolated = isolated
+        self.body = body
+    }
+
+    func apply(_ txn: WriteTransaction) throws {
+        outcome = nil
+        do {
+            outcome = .success(isolated ? try txn.nested(body) : try body(txn))
+        } catch let error as LMDBError {
+            throw error
+        } catch {
+            outcome = .failure(error)
+        }
+    }
+
+    func finish(failure: (any Error)?) {
+        guard let continuation else { return }
+        self.continuation = nil
+        if let failure {
+            continuation.resume(throwing: failure)
+        } else if let outcome {
+            continuation.resume(with: outcome)
+        } else {
+            continuation.resume(throwing: VaultError.internal("a write job produced no outcome"))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import TranscriptCrypto
+import TranscriptVault
+
+/// The options every command shares: where the store is, how to unlock it, how to print.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp(
+        "The data directory (default: $TVAULT_DATA_DIR, else ./.tvault).", valueName: "path"))
+    var dataDir: String?
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("unlock-key"), help: ArgumentHelp(
+        "The unlock key file (default: <data-dir>/unlock.key).", valueName: "path"))
+    var unlockKey: String?
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp(
+        "Unlock with the passphrase in this file instead of a key file ($TVAULT_PASSPHRASE also works; a passphrase is never taken as an argument).",
+        valueName: "path"))
+    var passphraseFile: String?
+
+    /// The resolved data directory.
+    var dataDirectory: String {
+        if let dataDir { return dataDir }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TVAULT_DATA_DIR"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "./.tvault"
+    }
+
+    /// The unlock secret: a passphrase from a file or the environment, else the key file.
+    func unlockSecret() throws -> UnlockSecret {
+        if let passphraseFile {
+            guard var bytes = FileManager.default.contents(atPath: passphraseFile).map({ Array($0) }) else {
+                throw CLIError.failure("cannot read the passphrase file \(passphraseFile)")
+            }
+            defer { bytes.zeroize() }
+            while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+            return .passphrase(try SecretBytes(copying: bytes))
+        }
+        if var fromEnvironment = ProcessInfo.processInfo.environment["TVAULT_PASSPHRASE"].map({ Array($0.utf8) }) {
+            defer { fromEnvironment.zeroize() }
+            return .passphrase(try SecretBytes(copying: fromEnvironment))
+        }
+        return .keyFile(unlockKey ?? DataDirectory(path: dataDirectory).unlockKey)
+    }
+
+    /// The engine configuration for this invocation.
+    func vaultConfiguration() throws -> Vault.Configuration {
+        Vault.Configuration(dataDirectory: dataDirectory, unlock: try unlockSecret())
+    }
+
+    /// Opens the store, mapping failures to the CLI's exit statuses.
+    func openVault() throws -> Vault {
+        do {
+            return try Vault.open(try vaultConfiguration())
+        } catch let error as VaultError {
+            throw CLIError(error)
+        }
+    }
+}
+
+/// How results are printed.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case json
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+
+/// `tvault`: the one binary of TranscriptVault, the server and every admin command.
+@main
+struct TVault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tvault",
+        abstract: "An encrypted transcript store with per-conversation keys and crypto-shredding.",
+        discussion: """
+            Every command takes --data-dir (default: $TVAULT_DATA_DIR, else ./.tvault) and
+            --format text|json. Exit status: 0 success, 1 failure, 2 the store cannot be
+            unlocked, 64 usage error.
+
+            Get started:
+              tvault init                       # create ./.tvault with a generated unlock key
+              tvault tenant create acme         # add a tenant
+              tvault tenant list --format json
+            """,
+        version: TVaultVersion.current,
+        subcommands: [InitCommand.self, TenantCommand.self]
+    )
+}
+
+/// The version of the binary and of the socket protocol.
+enum TVaultVersion {
+    static let current = "0.1.0"
+}
