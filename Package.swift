@@ -8,9 +8,14 @@ let package = Package(
         .executable(name: "tvault", targets: ["tvault"]),
         .library(name: "TranscriptVault", targets: ["TranscriptVault"]),
         .library(name: "TranscriptAPI", targets: ["TranscriptAPI"]),
+        .library(name: "TranscriptServer", targets: ["TranscriptServer"]),
+        .library(name: "TranscriptClient", targets: ["TranscriptClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,17 +32,56 @@ let package = Package(
         .target(name: "TranscriptStorage", dependencies: ["CTranscriptLMDB"]),
         .target(name: "TranscriptVault", dependencies: ["TranscriptCrypto", "TranscriptStorage"]),
         .target(name: "TranscriptAPI"),
+        .target(
+            name: "TranscriptServer",
+            dependencies: [
+                "TranscriptVault",
+                "TranscriptAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TranscriptClient",
+            dependencies: [
+                "TranscriptAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "tvault",
             dependencies: [
                 "TranscriptVault",
+                "TranscriptServer",
+                "TranscriptClient",
+                "TranscriptAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
+        ),
+        .executableTarget(
+            name: "tvault-bench",
+            dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"],
+            path: "Tools/bench"
+        ),
+        .executableTarget(
+            name: "tvault-crash",
+            dependencies: ["TranscriptVault"],
+            path: "Tools/crash"
         ),
         .testTarget(name: "TranscriptCryptoTests", dependencies: ["TranscriptCrypto"]),
         .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage"]),
         .testTarget(name: "TranscriptVaultTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"]),
         .testTarget(name: "TranscriptAPITests", dependencies: ["TranscriptAPI"]),
+        .testTarget(
+            name: "TranscriptServerTests",
+            dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault"]
+        ),
     ]
 )
 

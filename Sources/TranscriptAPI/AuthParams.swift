@@ -2,12 +2,12 @@
 ///
 /// Only the shape is checked here (a non-empty string of at most 1024 bytes); whether the
 /// token is real is the server's business and a bad one is -32001, not -32602. The token
-/// never appears in `description` or `debugDescription`.
+/// never appears in `description`, `debugDescription` or a `dump`.
 ///
 /// ```swift
 /// let auth = try request.decodeParams(AuthParams.self)
 /// ```
-public struct AuthParams: RPCParams, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct AuthParams: RPCParams, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The bearer token.
     public let token: String
 
@@ -36,4 +36,7 @@ public struct AuthParams: RPCParams, Equatable, CustomStringConvertible, CustomD
 
     /// A redacted description.
     public var debugDescription: String { description }
+
+    /// A mirror without children, so that `dump` does not print the token.
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 }

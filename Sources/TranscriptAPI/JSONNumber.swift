@@ -28,6 +28,13 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
         self.init(validatedText: String(value), isInteger: true)
     }
 
+    /// Creates a number from an integer.
+    ///
+    /// - Parameter value: The value; its decimal spelling becomes ``text``.
+    public init(_ value: Int) {
+        self.init(Int64(value))
+    }
+
     /// Creates a number from an unsigned integer.
     ///
     /// - Parameter value: The value; its decimal spelling becomes ``text``.

@@ -30,7 +30,7 @@ struct JSONParser {
             members.append(JSONObject.Member(key: pendingKey, node: node))
         }
 
-        mutating func finish(end: Int) -> JSONNode {
+        func finish(end: Int) -> JSONNode {
             let range = start..<end
             if isObject {
                 return JSONNode(value: .object(JSONObject(members: members, range: range)), range: range)

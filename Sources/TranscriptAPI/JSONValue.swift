@@ -8,7 +8,7 @@
 /// let root = try StrictJSON().parse(Array(#"{"n":[1,2]}"#.utf8))
 /// root.value.objectValue?["n"]?.arrayValue?.count  // 2
 /// ```
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
     /// `true` or `false`.

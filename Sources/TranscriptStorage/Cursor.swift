@@ -31,8 +31,12 @@ public struct Cursor {
     }
 
     /// Moves to the first entry whose key is greater than or equal to `key`.
+    ///
+    /// An empty `key` (an empty prefix) moves to the first entry; LMDB itself refuses
+    /// zero-length keys with `MDB_BAD_VALSIZE`.
     public func seek(atLeast key: [UInt8]) throws -> Entry? {
-        try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+        if key.isEmpty { return try first() }
+        return try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
     }
 
     /// Moves to the entry after the current one.

@@ -128,6 +128,7 @@ public final class Environment: @unchecked Sendable {
     ///
     /// When the map is full, the transaction is aborted, the map grown, and `body` run again
     /// from the start: it must compute everything from the transaction and its inputs.
+    @discardableResult
     public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         while true {
             do {

@@ -45,6 +45,11 @@ public struct LMDBError: Error, Equatable, Hashable, Sendable, CustomStringConve
         if status != 0 { throw LMDBError(code: status) }
     }
 
+    /// Lets a `catch` clause name a constant: `catch LMDBError.mapFull { … }`.
+    public static func ~= (pattern: LMDBError, error: any Error) -> Bool {
+        (error as? LMDBError) == pattern
+    }
+
     /// The failure as a sentence, never containing keys or values.
     public var description: String {
         if self == .directoryLocked { return "the data directory is locked by another process" }

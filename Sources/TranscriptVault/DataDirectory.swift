@@ -33,3 +33,10 @@ public struct DataDirectory: Sendable, Equatable {
         }
     }
 }
+
+internal import TranscriptStorage
+
+extension DataDirectory {
+    /// Whether another process (a running server) owns the directory right now.
+    public var isOwnedByAnotherProcess: Bool { DirectoryLock.isHeld(path: lockFile) }
+}

@@ -1,6 +1,14 @@
 internal import TranscriptCrypto
 internal import TranscriptStorage
 
+/// The pending result of a queued append.
+public struct AppendTicket: Sendable {
+    let ticket: WriteTicket<AppendResult>
+
+    /// Waits until the append is durable and returns its sequence numbers.
+    public func value() async throws -> AppendResult { try await ticket.value() }
+}
+
 extension Vault {
     /// The longest client identifier accepted, in UTF-8 bytes.
     public static let maxIdentifierBytes = 256
@@ -22,10 +30,24 @@ extension Vault {
     ///   ``VaultError/conflict`` (idempotency key reused with other content),
     ///   ``VaultError/unavailable(_:)``.
     public func append(_ request: AppendRequest) async throws -> AppendResult {
+        try await enqueueAppend(request).value()
+    }
+
+    /// Validates and queues an append now, returning a ticket for its durable result.
+    ///
+    /// Appends queued one after another from one thread are committed in that order, which
+    /// lets a connection pipeline appends (they share group commits) without reordering them.
+    ///
+    /// ```swift
+    /// let first = try vault.enqueueAppend(a)
+    /// let second = try vault.enqueueAppend(b)   // committed after `a`
+    /// let result = try await first.value()
+    /// ```
+    public func enqueueAppend(_ request: AppendRequest) throws -> AppendTicket {
         try validate(request)
-        return try await writer.submit(isolated: false) { [self] txn in
+        return AppendTicket(ticket: writer.enqueue(isolated: false) { [self] txn in
             try applyAppend(request, in: txn)
-        }
+        })
     }
 
     func validate(_ request: AppendRequest) throws {

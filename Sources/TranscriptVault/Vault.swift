@@ -52,6 +52,8 @@ public final class Vault: Sendable {
     let dekCache: KeyCache
     let tenantCache = Mutex<[UInt32: TenantKeys]>([:])
     let roots: Mutex<[UInt64: KeyBox]>
+    /// The key under which token secrets are hashed (sealed under the root in `meta`).
+    let tokenKey: KeyBox
     let db: Databases
 
     /// The handles of the store's named databases.
@@ -68,8 +70,9 @@ public final class Vault: Sendable {
     /// The data directory of this store.
     public var dataDirectory: DataDirectory { configuration.dataDirectory }
 
-    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox]) {
+    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox], tokenKey: KeyBox) {
         self.configuration = configuration
+        self.tokenKey = tokenKey
         self.lock = lock
         self.environment = environment
         self.storeID = storeID
@@ -132,8 +135,10 @@ public final class Vault: Sendable {
         guard KeyedHash.constantTimeEqual(storeID, keyring.storeID) else {
             throw VaultError.keyringMismatch("it belongs to another store")
         }
-        let root = try keyring.openRoot(epoch: epoch, unlockKey: unlockKey)
-        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID, roots: [epoch: KeyBox(root)])
+        let root = KeyBox(try keyring.openRoot(epoch: epoch, unlockKey: unlockKey))
+        let tokenKey = try StoreKeys.tokenKey(in: environment, root: root, epoch: epoch, storeID: storeID)
+        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
+                     roots: [epoch: root], tokenKey: tokenKey)
     }
 
     /// Creates a new store in an empty (or missing) data directory and opens it.
@@ -177,6 +182,9 @@ public final class Vault: Sendable {
         }
         // The keyring is written last: after a crash before this point `init` can run again.
         try keyring.save(path: directory.keyring)
-        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID, roots: [1: KeyBox(root)])
+        let rootBox = KeyBox(root)
+        let tokenKey = try StoreKeys.tokenKey(in: environment, root: rootBox, epoch: 1, storeID: storeID)
+        return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
+                     roots: [1: rootBox], tokenKey: tokenKey)
     }
 }

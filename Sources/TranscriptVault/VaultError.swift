@@ -5,6 +5,8 @@
 public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A parameter was invalid: `field` names it.
     case invalidArgument(field: String, reason: String)
+    /// The bearer token is malformed, unknown, revoked or wrong.
+    case unauthenticated
     /// The tenant, conversation or record does not exist (or is not the caller's).
     case notFound
     /// The idempotency key was used before with different content.
@@ -39,6 +41,7 @@ public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidArgument(field, reason): "invalid \(field): \(reason)"
+        case .unauthenticated: "unauthenticated"
         case .notFound: "not found"
         case .conflict: "idempotency key reused with different content"
         case let .alreadyExists(what): "\(what) already exists"

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 internal import TranscriptStorage
 
 /// The single owner of every LMDB write transaction: a dedicated thread that batches the jobs
@@ -34,19 +35,25 @@ final class Writer: @unchecked Sendable {
 
     /// Runs `body` in the next batch and returns its result once the batch is durable.
     func submit<T: Sendable>(isolated: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        try await enqueue(isolated: isolated, body).value()
+    }
+
+    /// Queues `body` now, in call order, and returns a ticket for its durable result.
+    ///
+    /// Jobs run in the order they were queued, so two calls from one thread are committed in
+    /// that order even if their results are awaited later.
+    func enqueue<T: Sendable>(isolated: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T) -> WriteTicket<T> {
         let job = Job(isolated: isolated, body: body)
-        return try await withCheckedThrowingContinuation { continuation in
-            job.continuation = continuation
-            condition.lock()
-            if closed {
-                condition.unlock()
-                continuation.resume(throwing: VaultError.unavailable("the store is shutting down"))
-                return
-            }
-            pending.append(job)
-            condition.signal()
+        condition.lock()
+        if closed {
             condition.unlock()
+            job.finish(failure: VaultError.unavailable("the store is shutting down"))
+            return WriteTicket(job: job)
         }
+        pending.append(job)
+        condition.signal()
+        condition.unlock()
+        return WriteTicket(job: job)
     }
 
     /// Finishes every job already submitted, then stops the thread. Later submissions fail.
@@ -111,13 +118,28 @@ protocol WriteJob: AnyObject {
     func finish(failure: (any Error)?)
 }
 
+/// The durable result of a queued write, to be awaited.
+struct WriteTicket<T: Sendable>: Sendable {
+    fileprivate let job: Job<T>
+
+    /// Waits until the job's batch has committed (or failed) and returns its outcome.
+    func value() async throws -> T {
+        try await job.value()
+    }
+}
+
 private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
-    // Invariant: `outcome` is touched only on the writer thread; `continuation` is set before
-    // the job is queued and resumed exactly once, on the writer thread.
+    // Invariant: `outcome` is touched only on the writer thread until `finish`; `state` is
+    // guarded by its mutex and moves once from pending to done.
+    enum State {
+        case pending(CheckedContinuation<T, any Error>?)
+        case done(Result<T, any Error>)
+    }
+
     let isolated: Bool
     let body: @Sendable (WriteTransaction) throws -> T
     var outcome: Result<T, any Error>?
-    var continuation: CheckedContinuation<T, any Error>?
+    let state = Mutex<State>(.pending(nil))
 
     init(isolated: Bool, body: @escaping @Sendable (WriteTransaction) throws -> T) {
         self.isolated = isolated
@@ -136,14 +158,31 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
     }
 
     func finish(failure: (any Error)?) {
-        guard let continuation else { return }
-        self.continuation = nil
+        let result: Result<T, any Error>
         if let failure {
-            continuation.resume(throwing: failure)
+            result = .failure(failure)
         } else if let outcome {
-            continuation.resume(with: outcome)
+            result = outcome
         } else {
-            continuation.resume(throwing: VaultError.internal("a write job produced no outcome"))
+            result = .failure(VaultError.internal("a write job produced no outcome"))
+        }
+        let waiting = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard case .pending(let continuation) = state else { return nil }
+            state = .done(result)
+            return continuation
+        }
+        waiting?.resume(with: result)
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<T, any Error>? in
+                switch state {
+                case .done(let result): return result
+                case .pending: state = .pending(continuation); return nil
+                }
+            }
+            if let ready { continuation.resume(with: ready) }
         }
     }
 }

@@ -8,6 +8,14 @@ enum Output {
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
 
+    static func raw(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
     static func line(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }

@@ -17,7 +17,7 @@ struct TVault: AsyncParsableCommand {
               tvault tenant list --format json
             """,
         version: TVaultVersion.current,
-        subcommands: [InitCommand.self, TenantCommand.self]
+        subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self]
     )
 }
 

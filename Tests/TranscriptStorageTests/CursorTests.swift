@@ -76,6 +76,17 @@ struct CursorTests {
         }
     }
 
+    @Test("seek(atLeast:) with an empty key starts at the first entry")
+    func seekEmptyKey() throws {
+        try withTemporaryDirectory { directory in
+            let env = try populated(directory)
+            let found = try env.read { txn in
+                try txn.withCursor(env["items"]) { try $0.seek(atLeast: []).map { Array($0.key) } }
+            }
+            #expect(found == Self.sortedKeys.first)
+        }
+    }
+
     @Test("seek(atLeast:) past the last key finds nothing")
     func seekPastEnd() throws {
         try withTemporaryDirectory { directory in

@@ -26,7 +26,7 @@ struct EnvironmentTests {
                 try txn.put(bytes("in items"), forKey: bytes("k"), in: env["items"])
                 try txn.put(bytes("in other"), forKey: bytes("k"), in: env["other"])
             }
-            try env.read { txn in
+            try env.read { txn throws in
                 #expect(try txn.value(in: env["items"], forKey: bytes("k")) == bytes("in items"))
                 #expect(try txn.value(in: env["other"], forKey: bytes("k")) == bytes("in other"))
             }
@@ -39,7 +39,7 @@ struct EnvironmentTests {
     func missingKeyIsNil() throws {
         try withTemporaryDirectory { directory in
             let env = try openEnvironment(in: directory)
-            try env.write { try $0.put(bytes("x"), forKey: bytes("present"), in: env["items"]) }
+            try env.write { _ = try $0.put(bytes("x"), forKey: bytes("present"), in: env["items"]) }
             var called = false
             let result: Int? = try env.read { txn in
                 try txn.withValue(in: env["items"], forKey: bytes("absent")) { _ in
@@ -59,7 +59,7 @@ struct EnvironmentTests {
         try withTemporaryDirectory { directory in
             let env = try openEnvironment(in: directory)
             let value = (0..<1000).map { UInt8(truncatingIfNeeded: $0) }
-            try env.write { try $0.put(value, forKey: bytes("k"), in: env["items"]) }
+            try env.write { _ = try $0.put(value, forKey: bytes("k"), in: env["items"]) }
             let summary = try env.read { txn in
                 try txn.withValue(in: env["items"], forKey: bytes("k")) { buffer in
                     (buffer.count, buffer.reduce(0) { $0 &+ Int($1) })
@@ -120,7 +120,7 @@ struct EnvironmentTests {
                 try txn.put(bytes("again"), forKey: bytes("key-5"), in: items)
                 #expect(try txn.entryCount(in: items) == 100)
             }
-            try env.write { try $0.put(bytes("o"), forKey: bytes("o"), in: env["other"]) }
+            try env.write { _ = try $0.put(bytes("o"), forKey: bytes("o"), in: env["other"]) }
             #expect(try env.read { try $0.entryCount(in: items) } == 100)
             try env.write { try $0.removeAll(in: items) }
             #expect(try env.read { try $0.entryCount(in: items) } == 0)
@@ -176,7 +176,7 @@ struct EnvironmentTests {
         try withTemporaryDirectory { directory in
             do {
                 let env = try Environment(path: directory + "/store", databases: ["items"], options: testOptions())
-                try env.write { try $0.put(bytes("v"), forKey: bytes("k"), in: env["items"]) }
+                try env.write { _ = try $0.put(bytes("v"), forKey: bytes("k"), in: env["items"]) }
             }
             let env = try Environment(path: directory + "/store", databases: ["items", "audit"], options: testOptions())
             #expect(try env.read { try $0.value(in: env["items"], forKey: bytes("k")) } == bytes("v"))
@@ -187,7 +187,7 @@ struct EnvironmentTests {
     @Test("opening under a missing parent directory throws noSuchFile")
     func missingParent() throws {
         try withTemporaryDirectory { directory in
-            #expect(throws: LMDBError.noSuchFile) {
+            _ = #expect(throws: LMDBError.noSuchFile) {
                 _ = try Environment(path: directory + "/missing/store", databases: ["items"], options: testOptions())
             }
         }

@@ -7,13 +7,12 @@ struct MapGrowthTests {
 
     /// A value of `size` bytes whose content depends on `index`, so a mix-up is detectable.
     static func value(_ index: Int, size: Int) -> [UInt8] {
-        var generator = UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<size).map { _ in
-            generator ^= generator << 13
-            generator ^= generator >> 7
-            generator ^= generator << 17
-            return UInt8(truncatingIfNeeded: generator)
+        var value = [UInt8](repeating: UInt8(truncatingIfNeeded: index &* 37 &+ 11), count: size)
+        withUnsafeBytes(of: Int64(index).bigEndian) { header in
+            for offset in 0..<min(8, size) { value[offset] = header[offset] }
         }
+        value[size - 1] = UInt8(truncatingIfNeeded: index >> 8)
+        return value
     }
 
     static func key(_ index: Int) -> [UInt8] {
@@ -95,7 +94,7 @@ struct MapGrowthTests {
             var options = testOptions(initialMapSize: Self.tinyMap)
             options.maximumMapSize = 2 * Self.tinyMap
             let env = try openEnvironment(in: directory, options: options)
-            try env.write { try $0.put(bytes("fits"), forKey: bytes("small"), in: env["items"]) }
+            try env.write { _ = try $0.put(bytes("fits"), forKey: bytes("small"), in: env["items"]) }
             #expect(throws: LMDBError.mapFull) {
                 try env.write { txn in
                     for index in 0..<16 {
@@ -106,7 +105,7 @@ struct MapGrowthTests {
             #expect(env.mapSize <= options.maximumMapSize)
             #expect(try env.read { try $0.entryCount(in: env["items"]) } == 1)
             // Still usable for what fits.
-            try env.write { try $0.put(bytes("also fits"), forKey: bytes("small2"), in: env["items"]) }
+            try env.write { _ = try $0.put(bytes("also fits"), forKey: bytes("small2"), in: env["items"]) }
             #expect(try env.read { try $0.entryCount(in: env["items"]) } == 2)
         }
     }

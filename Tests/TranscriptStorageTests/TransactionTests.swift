@@ -9,7 +9,7 @@ struct TransactionTests {
     func throwingWriteCommitsNothing() throws {
         try withTemporaryDirectory { directory in
             let env = try openEnvironment(in: directory)
-            try env.write { try $0.put(bytes("kept"), forKey: bytes("before"), in: env["items"]) }
+            try env.write { _ = try $0.put(bytes("kept"), forKey: bytes("before"), in: env["items"]) }
             #expect(throws: Refused(step: 1)) {
                 try env.write { txn in
                     try txn.put(bytes("lost"), forKey: bytes("during"), in: env["items"])
@@ -23,7 +23,7 @@ struct TransactionTests {
             #expect(try env.read { try $0.value(in: env["items"], forKey: bytes("during")) } == nil)
             #expect(try env.read { try $0.entryCount(in: env["other"]) } == 0)
             // The environment stays usable.
-            try env.write { try $0.put(bytes("later"), forKey: bytes("after"), in: env["items"]) }
+            try env.write { _ = try $0.put(bytes("later"), forKey: bytes("after"), in: env["items"]) }
             #expect(try env.read { try $0.entryCount(in: env["items"]) } == 2)
         }
     }
@@ -81,7 +81,7 @@ struct TransactionTests {
             let items = env["items"]
             #expect(throws: Refused(step: 3)) {
                 try env.write { txn in
-                    try txn.nested { try $0.put(bytes("child"), forKey: bytes("b"), in: items) }
+                    try txn.nested { _ = try $0.put(bytes("child"), forKey: bytes("b"), in: items) }
                     throw Refused(step: 3)
                 }
             }
@@ -100,12 +100,12 @@ struct TransactionTests {
                     try? level1.nested { level2 in
                         try level2.put(bytes("2"), forKey: bytes("level2"), in: items)
                         try level2.nested { level3 in
-                            try level3.put(bytes("3"), forKey: bytes("level3"), in: items)
+                            _ = try level3.put(bytes("3"), forKey: bytes("level3"), in: items)
                         }
                         throw Refused(step: 4)
                     }
                     try level1.nested { level2 in
-                        try level2.put(bytes("2b"), forKey: bytes("level2b"), in: items)
+                        _ = try level2.put(bytes("2b"), forKey: bytes("level2b"), in: items)
                     }
                 }
             }
@@ -118,11 +118,11 @@ struct TransactionTests {
         try withTemporaryDirectory { directory in
             let env = try openEnvironment(in: directory)
             let items = env["items"]
-            try env.write { try $0.put(bytes("old"), forKey: bytes("k"), in: items) }
+            try env.write { _ = try $0.put(bytes("old"), forKey: bytes("k"), in: items) }
             // MDB_NOTLS lets one thread hold a read snapshot while it commits a write.
             let (inSnapshot, count) = try env.read { txn in
-                try env.write { try $0.put(bytes("new"), forKey: bytes("k"), in: items) }
-                try env.write { try $0.put(bytes("x"), forKey: bytes("added"), in: items) }
+                try env.write { _ = try $0.put(bytes("new"), forKey: bytes("k"), in: items) }
+                try env.write { _ = try $0.put(bytes("x"), forKey: bytes("added"), in: items) }
                 return (try txn.value(in: items, forKey: bytes("k")), try txn.entryCount(in: items))
             }
             #expect(inSnapshot == bytes("old"))

@@ -1,0 +1,50 @@
+internal import NIOCore
+
+/// A request line and the promise its response line fulfils.
+struct OutboundRequest {
+    let line: ByteBuffer
+    let promise: EventLoopPromise<[UInt8]>?
+}
+
+/// Splits responses into lines and hands each to the oldest waiting request: the server
+/// answers in request order, so a FIFO of promises is enough for pipelining.
+final class ResponseHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundRequest
+    typealias OutboundOut = ByteBuffer
+
+    private var waiting = CircularBuffer<EventLoopPromise<[UInt8]>>()
+    private var buffer: ByteBuffer?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
+        while let view = buffer?.readableBytesView, let newline = view.firstIndex(of: UInt8(ascii: "\n")) {
+            let length = newline - view.startIndex
+            let line = buffer!.readBytes(length: length)!
+            buffer!.moveReaderIndex(forwardBy: 1)
+            if let promise = waiting.popFirst() { promise.succeed(line) }
+        }
+        if buffer?.readableBytes == 0 { buffer = nil }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        if let response = request.promise { waiting.append(response) }
+        context.write(wrapOutboundOut(request.line), promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll()
+        context.close(promise: nil)
+    }
+
+    private func failAll() {
+        while let promise = waiting.popFirst() { promise.fail(ClientError.connectionClosed) }
+    }
+}

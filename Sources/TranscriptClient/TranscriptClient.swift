@@ -1,0 +1,117 @@
+public import NIOCore
+internal import NIOPosix
+public import TranscriptAPI
+
+/// An async client for the TranscriptVault socket API.
+///
+/// Calls may be made concurrently from many tasks; they are pipelined on the one connection
+/// and answered in order.
+///
+/// ```swift
+/// let client = try await TranscriptClient.connect(socketPath: ".tvault/tvault.sock")
+/// _ = try await client.auth(token: token)
+/// let appended = try await client.append(AppendParams(conversationID: "c-1", messages: [Array(#"{"role":"user"}"#.utf8)]))
+/// let page = try await client.read(ReadParams(conversationID: "c-1"))
+/// try await client.close()
+/// ```
+public final class TranscriptClient: Sendable {
+    let channel: any Channel
+    private let nextID = IDCounter()
+
+    init(channel: any Channel) { self.channel = channel }
+
+    /// Connects to the server's socket at `socketPath`.
+    public static func connect(socketPath: String, eventLoopGroup: (any EventLoopGroup)? = nil) async throws -> TranscriptClient {
+        let channel = try await ClientBootstrap(group: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ResponseHandler()) }
+            }
+            .connect(unixDomainSocketPath: socketPath).get()
+        return TranscriptClient(channel: channel)
+    }
+
+    /// Closes the connection.
+    public func close() async throws {
+        try await channel.close()
+    }
+
+    /// Sends one raw line (a `\n` is added) and returns the raw response line, for tests of
+    /// the wire format.
+    public func sendRaw(_ line: [UInt8]) async throws -> [UInt8] {
+        var buffer = channel.allocator.buffer(capacity: line.count + 1)
+        buffer.writeBytes(line)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        let promise = channel.eventLoop.makePromise(of: [UInt8].self)
+        channel.writeAndFlush(OutboundRequest(line: buffer, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends raw bytes as they are, expecting no response (for partial or malformed framing).
+    public func sendBytes(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: nil))
+    }
+
+    /// Waits for the response to bytes sent with ``sendBytes(_:)``.
+    public func expectResponse(after bytes: [UInt8]) async throws -> [UInt8] {
+        let promise = channel.eventLoop.makePromise(of: [UInt8].self)
+        channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// Calls `method` and returns the decoded response.
+    public func call(_ method: String, params: (any RPCParams)?) async throws -> RPCResponse {
+        let id = RPCID(nextID.next())
+        let line = RPCRequest.encodeLine(id: id, method: method, params: params)
+        let response = try await sendRaw(Array(line.dropLast()))
+        do {
+            return try RPCResponse.decode(response)
+        } catch {
+            throw ClientError.malformedResponse(error.message)
+        }
+    }
+
+    /// Calls `method` and decodes its result, throwing ``ClientError/server(_:)`` for an error.
+    public func call<Result: RPCResult>(_ method: RPCMethod, params: (any RPCParams)?, as: Result.Type = Result.self) async throws -> Result {
+        let response = try await call(method.rawValue, params: params)
+        do {
+            return try response.decodeResult(Result.self)
+        } catch {
+            throw ClientError.server(error)
+        }
+    }
+
+    /// Authenticates the connection with a bearer token.
+    @discardableResult
+    public func auth(token: String) async throws -> AuthResult {
+        try await call(.auth, params: AuthParams(token: token))
+    }
+
+    /// The server's version and methods (no authentication needed).
+    public func systemInfo() async throws -> SystemInfo {
+        try await call(.systemInfo, params: nil)
+    }
+
+    /// Appends messages to a conversation.
+    public func append(_ params: AppendParams) async throws -> AppendResult {
+        try await call(.conversationAppend, params: params)
+    }
+
+    /// Reads a page of a conversation.
+    public func read(_ params: ReadParams) async throws -> ReadResult {
+        try await call(.conversationRead, params: params)
+    }
+
+    /// Lists conversations.
+    public func list(_ params: ListParams) async throws -> ListResult {
+        try await call(.conversationList, params: params)
+    }
+}
+
+import Synchronization
+
+/// Request ids for one connection.
+final class IDCounter: Sendable {
+    private let value = Atomic<Int64>(0)
+
+    func next() -> Int64 { value.add(1, ordering: .relaxed).newValue }
+}

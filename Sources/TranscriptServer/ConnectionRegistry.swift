@@ -1,0 +1,52 @@
+internal import NIOCore
+import Synchronization
+
+/// The live connections of a server, so that a graceful shutdown can drain each one.
+final class ConnectionRegistry: Sendable {
+    /// One connection's shared state.
+    final class Entry: Sendable {
+        let channel: any Channel
+        /// Requests read whose responses are not written yet.
+        let inFlight = Atomic<Int>(0)
+        let draining = Atomic<Bool>(false)
+
+        init(channel: any Channel) { self.channel = channel }
+
+        /// Closes the connection once it owes no response.
+        func closeIfIdle() {
+            if draining.load(ordering: .acquiring) && inFlight.load(ordering: .acquiring) == 0 {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let draining = Atomic<Bool>(false)
+
+    /// Registers a connection; returns `nil` when over `limit` or draining.
+    func add(_ channel: any Channel, limit: Int) -> Entry? {
+        let entry = Entry(channel: channel)
+        let added = entries.withLock { entries -> Bool in
+            guard entries.count < limit, !draining.load(ordering: .acquiring) else { return false }
+            entries[ObjectIdentifier(entry)] = entry
+            return true
+        }
+        return added ? entry : nil
+    }
+
+    func remove(_ entry: Entry) {
+        _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(entry)) }
+    }
+
+    var count: Int { entries.withLock { $0.count } }
+
+    /// Marks every connection as draining and closes those that owe nothing.
+    func drainAll() {
+        draining.store(true, ordering: .releasing)
+        let all = entries.withLock { Array($0.values) }
+        for entry in all {
+            entry.draining.store(true, ordering: .releasing)
+            entry.closeIfIdle()
+        }
+    }
+}

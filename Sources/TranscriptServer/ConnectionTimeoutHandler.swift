@@ -1,0 +1,87 @@
+internal import NIOCore
+
+/// Sent down the pipeline when a connection authenticates, switching it from the short
+/// unauthenticated deadline to the idle timeout.
+struct ConnectionAuthenticated: Sendable {}
+
+/// Closes a connection that has not authenticated within `unauthenticatedTimeout` of
+/// connecting (however busy it is: a slow drip of bytes does not extend it), or that has been
+/// idle for `idleTimeout` after authenticating.
+final class ConnectionTimeoutHandler: ChannelDuplexHandler {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+
+    private let unauthenticatedTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private var authenticated: Bool
+    private var lastActivity = NIODeadline.now()
+    private var connectDeadline = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+
+    init(unauthenticatedTimeout: TimeAmount, idleTimeout: TimeAmount, authenticated: Bool) {
+        self.unauthenticatedTimeout = unauthenticatedTimeout
+        self.idleTimeout = idleTimeout
+        self.authenticated = authenticated
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        connectDeadline = .now() + unauthenticatedTimeout
+        lastActivity = .now()
+        if context.channel.isActive { schedule(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if timer == nil { schedule(context: context) }
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        lastActivity = .now()
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ConnectionAuthenticated {
+            authenticated = true
+            lastActivity = .now()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func schedule(context: ChannelHandlerContext) {
+        let deadline = authenticated ? lastActivity + idleTimeout : connectDeadline
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.fire(context: context)
+        }
+    }
+
+    private func fire(context: ChannelHandlerContext) {
+        timer = nil
+        guard context.channel.isActive else { return }
+        let expired = authenticated ? NIODeadline.now() >= lastActivity + idleTimeout : NIODeadline.now() >= connectDeadline
+        if expired {
+            context.close(promise: nil)
+        } else {
+            schedule(context: context)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+public import TranscriptAPI
+public import TranscriptVault
+
+/// Turns one decoded request into one response line, calling the engine.
+///
+/// It knows JSON-RPC and the engine's API, nothing of sockets: the connection hands it a
+/// request and the caller's grant and writes back what it returns.
+public final class Dispatcher: Sendable {
+    /// The server's version string.
+    public static let version = "0.1.0"
+
+    let vault: Vault
+    let limits: APILimits
+    let rateLimiter: RateLimiter?
+
+    public init(vault: Vault, limits: APILimits, burst: Int) {
+        self.vault = vault
+        self.limits = limits
+        self.rateLimiter = limits.requestsPerSecond.map { RateLimiter(rate: $0, burst: burst) }
+    }
+
+    /// The methods this server answers on the client socket.
+    public static let methods: [RPCMethod] = [.auth, .systemInfo, .conversationAppend, .conversationRead, .conversationList]
+
+    /// Handles `auth`: returns the response line and, on success, the grant for the connection.
+    public func authenticate(_ request: RPCRequest) -> (line: [UInt8], grant: TokenGrant?) {
+        do {
+            let params = try request.decodeParams(AuthParams.self)
+            let grant = try vault.authenticate(token: params.token)
+            let scopes = RPCScope.allCases.filter { scope in grant.scopes.contains { $0.rawValue == scope.rawValue } }
+            let result = AuthResult(tenants: grant.tenants, scopes: scopes, limits: limits)
+            return (RPCResponse.successLine(id: request.responseID, result: result), grant)
+        } catch {
+            return (RPCResponse.failureLine(id: request.responseID, error: .from(error)), nil)
+        }
+    }
+
+    /// Starts any method but `auth` for a connection holding `grant` (or none).
+    ///
+    /// Checks and the queueing of appends happen now, in request order; the rest runs in a
+    /// task. A read or list first waits for `previous` (the connection's prior request), so it
+    /// sees every write the client sent before it; appends queue at once so that pipelined
+    /// appends share group commits and keep their order.
+    public func start(_ request: RPCRequest, grant: TokenGrant?, after previous: PendingResponse?) -> PendingResponse {
+        let id = request.responseID
+        do {
+            let method = try authorize(request, grant: grant)
+            switch method {
+            case .systemInfo:
+                let info = SystemInfo(version: Self.version, protocolVersion: SystemInfo.protocolVersion,
+                                      methods: Self.methods.map(\.rawValue))
+                return .ready(RPCResponse.successLine(id: id, result: info))
+            case .conversationAppend:
+                let ticket = try enqueueAppend(request, grant: grant!)
+                return .running(Task {
+                    do {
+                        let result = try await ticket.value()
+                        return RPCResponse.successLine(id: id, result: TranscriptAPI.AppendResult(
+                            conversationID: result.conversationID, firstSeq: result.firstSeq, lastSeq: result.lastSeq))
+                    } catch {
+                        return RPCResponse.failureLine(id: id, error: .from(error))
+                    }
+                })
+            default:
+                return .running(Task {
+                    _ = await previous?.value
+                    do {
+                        return try self.answer(method, request, grant: grant!)
+                    } catch {
+                        return RPCResponse.failureLine(id: id, error: .from(error))
+                    }
+                })
+            }
+        } catch {
+            return .ready(RPCResponse.failureLine(id: id, error: .from(error)))
+        }
+    }
+
+    /// The method, once the connection is known to be allowed to call it.
+    private func authorize(_ request: RPCRequest, grant: TokenGrant?) throws -> RPCMethod {
+        guard let method = RPCMethod(rawValue: request.method), Self.methods.contains(method), method != .auth else {
+            throw RPCError.methodNotFound("no method \(String(request.method.prefix(64)))")
+        }
+        if method == .systemInfo { return method }
+        guard let grant else { throw RPCError.unauthenticated("call auth first") }
+        if let scope = method.requiredScope, !grant.scopes.contains(where: { $0.rawValue == scope.rawValue }) {
+            throw RPCError.forbidden("the token lacks the \(scope.rawValue) scope")
+        }
+        if let rateLimiter, let wait = rateLimiter.acquire(grant.id) {
+            throw RPCError.rateLimited(retryAfterMs: wait)
+        }
+        return method
+    }
+
+    private func enqueueAppend(_ request: RPCRequest, grant: TokenGrant) throws -> AppendTicket {
+        let params = try request.decodeParams(AppendParams.self)
+        let tenant = try resolveTenant(params.tenant, grant: grant)
+        if params.messages.count > limits.messagesPerAppend {
+            throw RPCError.tooLarge("more than \(limits.messagesPerAppend) messages", field: "messages")
+        }
+        if params.messages.contains(where: { $0.count > limits.messageBytes }) {
+            throw RPCError.tooLarge("a message is larger than \(limits.messageBytes) bytes", field: "messages")
+        }
+        return try vault.enqueueAppend(AppendRequest(
+            tenant: tenant, conversationID: params.conversationID, messages: params.messages,
+            subjectID: params.subjectID, format: params.format, metadata: params.metadata,
+            idempotencyKey: params.idempotencyKey))
+    }
+
+    private func answer(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) throws -> [UInt8] {
+        switch method {
+        case .conversationRead:
+            let params = try request.decodeParams(ReadParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let page = try vault.read(tenant: tenant, conversationID: params.conversationID,
+                                      afterSeq: params.afterSeq, limit: params.limit)
+            let result = ReadResult(
+                messages: page.messages.map { .init(seq: $0.seq, createdAtMs: $0.createdAt, message: $0.message) },
+                nextAfterSeq: page.nextAfterSeq)
+            return RPCResponse.successLine(id: request.responseID, result: result)
+        case .conversationList:
+            let params = try request.decodeParams(ListParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let page = try vault.list(tenant: tenant, query: ListQuery(
+                subjectID: params.subjectID, updatedAfter: params.updatedAfter, updatedBefore: params.updatedBefore,
+                limit: params.limit, cursor: params.cursor))
+            let result = ListResult(
+                conversations: page.conversations.map {
+                    .init(conversationID: $0.conversationID, subjectID: $0.subjectID, format: $0.format, metadata: $0.metadata,
+                          createdAtMs: $0.createdAt, updatedAtMs: $0.updatedAt, messageCount: $0.messageCount)
+                },
+                nextCursor: page.nextCursor)
+            return RPCResponse.successLine(id: request.responseID, result: result)
+        default:
+            throw RPCError.methodNotFound("no method \(request.method)")
+        }
+    }
+
+    /// The tenant a request acts on: the named one if the token covers it, else the token's
+    /// only tenant. A tenant outside the token is `forbidden` whether it exists or not, so the
+    /// answer tells nothing about other tenants.
+    func resolveTenant(_ named: String?, grant: TokenGrant) throws -> String {
+        if let named {
+            guard grant.covers(named) else { throw RPCError.forbidden("the token does not cover this tenant") }
+            return named
+        }
+        guard let tenants = grant.tenants, tenants.count == 1 else {
+            throw RPCError.invalidParams(field: "tenant", "required: the token covers more than one tenant")
+        }
+        return tenants[0]
+    }
+}

@@ -1,0 +1,154 @@
+public import Logging
+internal import NIOCore
+internal import NIOPosix
+public import ServiceLifecycle
+public import TranscriptVault
+import TranscriptAPI
+internal import Glibc
+
+/// The socket server: `tvault.sock` for clients (mode 0660) and `admin.sock` for the owning
+/// user (mode 0600, checked with `SO_PEERCRED`), newline-delimited JSON-RPC 2.0 on both.
+///
+/// It is a `Service`: run it in a `ServiceGroup` with SIGTERM/SIGINT as graceful shutdown
+/// signals. On shutdown it stops accepting, answers every request already read (new ones on
+/// open connections get `-32050`), closes each connection once it owes nothing, and returns;
+/// the caller then closes the vault, which finishes pending writes.
+///
+/// ```swift
+/// let server = TranscriptServer(vault: vault, configuration: ServerConfiguration(dataDirectory: vault.dataDirectory), logger: logger)
+/// let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+/// try await group.run()
+/// ```
+public final class TranscriptServer: Service, Sendable {
+    let vault: Vault
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let dispatcher: Dispatcher
+    let registry = ConnectionRegistry()
+    let onReady: (@Sendable () -> Void)?
+
+    public init(vault: Vault, configuration: ServerConfiguration, logger: Logger, onReady: (@Sendable () -> Void)? = nil) {
+        self.vault = vault
+        self.configuration = configuration
+        self.logger = logger
+        self.dispatcher = Dispatcher(vault: vault, limits: configuration.limits, burst: configuration.burst)
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        do {
+            try await serve(on: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func serve(on group: MultiThreadedEventLoopGroup) async throws {
+        let inherited: (client: Int32?, admin: Int32?) = configuration.useSocketActivation
+            ? SystemdIntegration.inheritedSockets() : (nil, nil)
+        let client = try await listen(group: group, path: configuration.socketPath, inherited: inherited.client, mode: 0o660, admin: false)
+        let admin: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>
+        do {
+            admin = try await listen(group: group, path: configuration.adminSocketPath, inherited: inherited.admin, mode: 0o600, admin: true)
+        } catch {
+            try? await client.channel.close()
+            throw error
+        }
+        logger.info("listening", metadata: ["socket": "\(configuration.socketPath)", "admin_socket": "\(configuration.adminSocketPath)"])
+        SystemdIntegration.notify("READY=1")
+        onReady?()
+        let registry = registry
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                tasks.addTask { try await self.accept(client, admin: false) }
+                tasks.addTask { try await self.accept(admin, admin: true) }
+            }
+        } onGracefulShutdown: {
+            SystemdIntegration.notify("STOPPING=1")
+            client.channel.close(promise: nil)
+            admin.channel.close(promise: nil)
+            registry.drainAll()
+        }
+        if inherited.client == nil { unlink(configuration.socketPath) }
+        if inherited.admin == nil { unlink(configuration.adminSocketPath) }
+        logger.info("stopped")
+    }
+
+    private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>, admin: Bool) async throws {
+        do {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { connections in
+                    for try await connection in inbound {
+                        connections.addTask { await self.serve(connection, admin: admin) }
+                    }
+                }
+            }
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
+            // The listener was closed for shutdown.
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, admin: Bool) async {
+        do {
+            if admin {
+                guard await PeerCredentials.isOwner(connection.channel) else {
+                    let error = RPCError.unauthenticated("the admin socket serves its owner only")
+                    try await connection.executeThenClose { _, outbound in
+                        try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
+                    }
+                    return
+                }
+                try await AdminConnection(channel: connection, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
+                return
+            }
+            guard let entry = registry.add(connection.channel, limit: configuration.limits.connections) else {
+                let error = RPCError.unavailable("too many connections")
+                try await connection.executeThenClose { _, outbound in
+                    try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
+                }
+                return
+            }
+            defer { registry.remove(entry) }
+            try await ClientConnection(channel: connection, entry: entry, dispatcher: dispatcher).run()
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+
+    private func listen(
+        group: MultiThreadedEventLoopGroup, path: String, inherited: Int32?, mode: mode_t, admin: Bool
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never> {
+        let limits = configuration.limits
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler(
+                    unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
+                    idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: admin))
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)))
+                return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+        if let inherited {
+            return try await bootstrap.bind(inherited, childChannelInitializer: initializer)
+        }
+        try SocketFile.check(path)
+        if SocketFile.isLive(path) {
+            throw ServerError.socket("another server answers on \(path)")
+        }
+        let temporary = SocketFile.temporaryPath(for: path)
+        let channel = try await bootstrap.bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+        do {
+            try SocketFile.finish(temporary: temporary, path: path, mode: mode)
+        } catch {
+            try? await channel.channel.close()
+            throw error
+        }
+        return channel
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TranscriptAPI
+import UnixSignals
+import TranscriptServer
+import TranscriptVault
+
+/// `tvault serve`: runs the socket server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server on <data-dir>/tvault.sock (creating the store on first run).",
+        discussion: """
+            With no store in the data directory, one is created with a generated unlock key
+            (<data-dir>/unlock.key, mode 0400), a first tenant "default" and a token for it,
+            printed once. SIGTERM or SIGINT stops the server gracefully: requests already read
+            are answered, acknowledged writes are durable.
+
+            Example:
+              tvault serve                                # ./.tvault
+              tvault serve --data-dir /var/lib/tvault --unlock-key /etc/tvault/unlock.key
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: ArgumentHelp("The client socket (default: <data-dir>/tvault.sock).", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .customLong("admin-socket"), help: ArgumentHelp("The admin socket (default: <data-dir>/admin.sock).", valueName: "path"))
+    var adminSocket: String?
+
+    @Option(name: .customLong("rate-limit"), help: "Requests per second per token; 0 for no limit.")
+    var rateLimit: Int = 10_000
+
+    @Option(help: "Event-loop threads (default: the number of cores).")
+    var threads: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "tvault")
+            let configuration = try options.vaultConfiguration()
+            let (vault, firstRun) = try openOrCreate(configuration)
+            var serverConfiguration = ServerConfiguration(dataDirectory: configuration.dataDirectory)
+            if let socket { serverConfiguration.socketPath = socket }
+            if let adminSocket { serverConfiguration.adminSocketPath = adminSocket }
+            serverConfiguration.limits.requestsPerSecond = rateLimit == 0 ? nil : rateLimit
+            if let threads { serverConfiguration.threads = threads }
+
+            if firstRun {
+                let tenant = try await vault.createTenant("default")
+                let token = try await vault.issueToken(tenants: [tenant.name], scopes: Set(TokenScope.allCases))
+                Output.line("Created a new store in \(configuration.dataDirectory.path)")
+                if case .keyFile(let path) = configuration.unlock {
+                    Output.line("  unlock key: \(path)  (keep it apart from backups of the store)")
+                }
+                Output.line("  tenant:     \(tenant.name)")
+                Output.line("  token:      \(token.token)  (shown only now)")
+            }
+            let socketPath = serverConfiguration.socketPath
+            let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) {
+                Output.line("Listening on \(socketPath)")
+            }
+            let group = ServiceGroup(configuration: .init(
+                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            do {
+                try await group.run()
+            } catch {
+                vault.close()
+                throw CLIError.failure("the server stopped: \(error)")
+            }
+            vault.close()
+        }
+    }
+
+    private func openOrCreate(_ configuration: Vault.Configuration) throws -> (Vault, Bool) {
+        do {
+            if configuration.dataDirectory.isInitialized {
+                return (try Vault.open(configuration), false)
+            }
+            return (try Vault.initialize(configuration), true)
+        } catch let error as VaultError {
+            throw CLIError(error)
+        }
+    }
+}
