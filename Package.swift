@@ -70,6 +70,16 @@ let package = Package(
             path: "Tools/bench"
         ),
         .executableTarget(
+            name: "tvault-load",
+            dependencies: [
+                "TranscriptClient",
+                "TranscriptAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tools/load"
+        ),
+        .executableTarget(
             name: "tvault-crash",
             dependencies: ["TranscriptVault"],
             path: "Tools/crash"

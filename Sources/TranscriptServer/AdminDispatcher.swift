@@ -11,8 +11,9 @@ public struct AdminDispatcher: Sendable {
 
     public init(vault: Vault) { self.vault = vault }
 
-    /// The admin method names.
-    public static let methods = ["status", "tenant.create", "tenant.list", "tenant.show", "token.issue", "token.list", "token.revoke"]
+    /// The admin method names answered by this file; the `+Maintenance` and `+Keys`
+    /// extensions answer theirs.
+    static let coreMethods = ["tenant.create", "tenant.list", "tenant.show", "token.issue", "token.list", "token.revoke"]
 
     /// Runs `method` with `params` and returns the result object's JSON bytes.
     ///
@@ -21,14 +22,6 @@ public struct AdminDispatcher: Sendable {
         let reader = AdminParams(params)
         var out = JSONWriter()
         switch method {
-        case "status":
-            try reader.allow([])
-            let tenants = try vault.tenants()
-            out.object { w in
-                w.member("data_dir", vault.dataDirectory.path)
-                w.member("tenants", tenants.count)
-                w.member("version", Dispatcher.version)
-            }
         case "tenant.create":
             try reader.allow(["name"])
             let tenant = try await vault.createTenant(try reader.string("name"))
@@ -87,6 +80,8 @@ public struct AdminDispatcher: Sendable {
                 w.member("revoked", true)
             }
         default:
+            if let result = try await runMaintenance(method: method, params: reader) { return result }
+            if let result = try await runKeys(method: method, params: reader) { return result }
             throw RPCError.methodNotFound("no admin method \(String(method.prefix(64)))")
         }
         return out.bytes

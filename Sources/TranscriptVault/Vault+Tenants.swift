@@ -27,6 +27,7 @@ extension Vault {
                     AssociatedData.indexKey(storeID: storeID, tenant: number, epoch: epoch)))
             try txn.put(.bigEndian(number + 1), forKey: Schema.MetaKey.nextTenant, in: db.meta)
             try txn.put(record.encoded(), forKey: key, in: db.tenants)
+            try self.audit("tenant.create", [.init("tenant", self.auditHash(name, kind: "tenant"))], in: txn)
             return record
         }
         return Tenant(record)

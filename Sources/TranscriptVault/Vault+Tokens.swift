@@ -36,6 +36,11 @@ extension Vault {
             guard try txn.put(record.encoded(), forKey: Array(id.utf8), in: db.tokens, overwrite: false) else {
                 throw VaultError.alreadyExists("token id")
             }
+            try self.audit("token.issue", [
+                .init("token", id),
+                .init("tenants", tenants.map { $0.map { self.auditHash($0, kind: "tenant") }.joined(separator: ",") } ?? "*"),
+                .init("scopes", scopes.sorted().map(\.rawValue).joined(separator: ",")),
+            ], in: txn)
         }
         return IssuedToken(token: Self.tokenPrefix + id + "_" + secretText, id: id)
     }
@@ -47,6 +52,7 @@ extension Vault {
     public func authenticate(token: String) throws -> TokenGrant {
         let parts = token.utf8.split(separator: UInt8(ascii: "_"), maxSplits: 2, omittingEmptySubsequences: false)
         guard token.hasPrefix(Self.tokenPrefix), parts.count == 3, parts[1].count == 12, parts[2].count == 64 else {
+            recordRefusedAuthentication(tokenID: nil)
             throw VaultError.unauthenticated
         }
         let id = String(decoding: parts[1], as: UTF8.self)
@@ -55,9 +61,20 @@ extension Vault {
             try txn.withValue(in: db.tokens, forKey: Array(id.utf8)) { try TokenRecord(decoding: $0) }
         }
         guard let record, !record.revoked, KeyedHash.constantTimeEqual(record.secretHash, hash) else {
+            recordRefusedAuthentication(tokenID: id)
             throw VaultError.unauthenticated
         }
         return TokenGrant(id: id, tenants: record.tenants, scopes: TokenScope.decode(record.scopes))
+    }
+
+    /// Records a refused authentication in the audit log, without delaying the refusal.
+    /// The id is recorded only when it names a real token (otherwise it is attacker-chosen text).
+    private func recordRefusedAuthentication(tokenID: String?) {
+        let db = db
+        _ = writer.enqueue { [self] txn in
+            let known = try tokenID.map { try txn.value(in: db.tokens, forKey: Array($0.utf8)) != nil } ?? false
+            try audit("auth.refused", [.init("token", known ? tokenID! : "unknown")], in: txn)
+        }
     }
 
     /// Revokes the token with `id`; it is refused from the next `auth` on.
@@ -72,6 +89,7 @@ extension Vault {
             }
             record.revoked = true
             try txn.put(record.encoded(), forKey: key, in: db.tokens)
+            try self.audit("token.revoke", [.init("token", id)], in: txn)
         }
     }
 

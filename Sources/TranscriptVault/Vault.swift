@@ -54,25 +54,30 @@ public final class Vault: Sendable {
     let roots: Mutex<[UInt64: KeyBox]>
     /// The key under which token secrets are hashed (sealed under the root in `meta`).
     let tokenKey: KeyBox
+    /// The key that chains the audit log (sealed under the root in `meta`).
+    let auditKey: KeyBox
     let db: Databases
 
     /// The handles of the store's named databases.
     struct Databases: Sendable {
         let meta, tenants, tokens, conversations, messages, subjects, times, idempotency: Database
+        let erasures, receipts, audit: Database
 
         init(_ env: Environment) {
             meta = env[Schema.meta]; tenants = env[Schema.tenants]; tokens = env[Schema.tokens]
             conversations = env[Schema.conversations]; messages = env[Schema.messages]
             subjects = env[Schema.subjects]; times = env[Schema.times]; idempotency = env[Schema.idempotency]
+            erasures = env[Schema.erasures]; receipts = env[Schema.receipts]; audit = env[Schema.audit]
         }
     }
 
     /// The data directory of this store.
     public var dataDirectory: DataDirectory { configuration.dataDirectory }
 
-    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox], tokenKey: KeyBox) {
+    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox], storeKeys: [String: KeyBox]) {
         self.configuration = configuration
-        self.tokenKey = tokenKey
+        self.tokenKey = storeKeys["token"]!
+        self.auditKey = storeKeys["audit"]!
         self.lock = lock
         self.environment = environment
         self.storeID = storeID
@@ -136,9 +141,12 @@ public final class Vault: Sendable {
             throw VaultError.keyringMismatch("it belongs to another store")
         }
         let root = KeyBox(try keyring.openRoot(epoch: epoch, unlockKey: unlockKey))
-        let tokenKey = try StoreKeys.tokenKey(in: environment, root: root, epoch: epoch, storeID: storeID)
+        var storeKeys: [String: KeyBox] = [:]
+        for name in StoreKeys.names {
+            storeKeys[name] = try StoreKeys.load(name, in: environment, root: root, epoch: epoch, storeID: storeID)
+        }
         return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
-                     roots: [epoch: root], tokenKey: tokenKey)
+                     roots: [epoch: root], storeKeys: storeKeys)
     }
 
     /// Creates a new store in an empty (or missing) data directory and opens it.
@@ -183,8 +191,11 @@ public final class Vault: Sendable {
         // The keyring is written last: after a crash before this point `init` can run again.
         try keyring.save(path: directory.keyring)
         let rootBox = KeyBox(root)
-        let tokenKey = try StoreKeys.tokenKey(in: environment, root: rootBox, epoch: 1, storeID: storeID)
+        var storeKeys: [String: KeyBox] = [:]
+        for name in StoreKeys.names {
+            storeKeys[name] = try StoreKeys.load(name, in: environment, root: rootBox, epoch: 1, storeID: storeID)
+        }
         return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
-                     roots: [1: rootBox], tokenKey: tokenKey)
+                     roots: [1: rootBox], storeKeys: storeKeys)
     }
 }

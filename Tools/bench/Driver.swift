@@ -7,6 +7,8 @@ struct BenchConfig: Sendable {
     var concurrency: Int
     var engine: [SideResult] = []
     var raw: [SideResult] = []
+    /// Measurements whose child failed (e.g. crashed), with the reason.
+    var failures: [String] = []
 
     /// Whether the issue sets a target for this configuration (appends at 16, every read).
     var target: Double? {
@@ -41,8 +43,17 @@ enum Driver {
                         side: side, workload: configurations[index].workload,
                         concurrency: configurations[index].concurrency, seconds: options.seconds,
                         warmup: options.warmup, directory: "", prefill: options.prefill, pageSize: options.pageSize,
-                        durable: options.durable)
-                    let result = try measure(parameters, executable: executable, base: base)
+                        durable: options.durable, initialMapMiB: options.initialMapMiB)
+                    var result: SideResult
+                    do {
+                        result = try measure(parameters, executable: executable, base: base)
+                    } catch let failure as ChildFailure {
+                        log("  \(parameters.workload.rawValue) x\(parameters.concurrency) run \(run + 1)/\(options.runs) "
+                            + "\(side.rawValue): FAILED (\(failure.reason)); continuing")
+                        configurations[index].failures.append("\(side.rawValue) run \(run + 1): \(failure.reason)")
+                        continue
+                    }
+                    result.run = run + 1
                     switch side {
                     case .engine: configurations[index].engine.append(result)
                     case .raw: configurations[index].raw.append(result)
@@ -80,12 +91,19 @@ enum Driver {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchError("child \(p.arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+        guard process.terminationStatus == 0, process.terminationReason == .exit else {
+            let how = process.terminationReason == .uncaughtSignal
+                ? "killed by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+            log("tvault-bench: child failed (\(how)): \(executable) \(p.arguments.joined(separator: " "))")
+            throw ChildFailure(reason: how)
         }
         let text = String(decoding: data, as: UTF8.self)
         guard let line = text.split(separator: "\n").last else { throw BenchError("child printed nothing") }
         return try SideResult(jsonLine: String(line))
+    }
+
+    struct ChildFailure: Error {
+        let reason: String
     }
 
     static func baseDirectory(_ requested: String?) throws -> String {

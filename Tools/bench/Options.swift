@@ -50,6 +50,7 @@ struct EngineOptions: Sendable {
     var reads = true
     var check = false
     var durable = true
+    var initialMapMiB = 64
 
     static let usage = """
     usage: tvault-bench engine [options]
@@ -71,11 +72,13 @@ struct EngineOptions: Sendable {
       --json PATH        also write every run and the summary as JSON
       --no-appends, --no-reads   skip a part
       --check            exit 1 when a target (append@16 and reads ≥ 60 % of raw) is missed
+      --initial-map MIB  LMDB initial map size on both sides (default 64, the engine's default)
       --nosync           diagnostic: commit without fsync on both sides (shows CPU cost, not the
                          durable figures the targets are about)
 
     usage: tvault-bench engine-side --side engine|raw --workload append|read --concurrency N
                                     --dir PATH [--seconds S] [--warmup S] [--prefill N] [--page N] [--nosync]
+                                    [--initial-map MIB]
       One measurement in this process (what the parent spawns; handy under perf).
     """
 
@@ -97,6 +100,7 @@ struct EngineOptions: Sendable {
             case "--no-reads": options.reads = false
             case "--check": options.check = true
             case "--nosync": options.durable = false
+            case "--initial-map": options.initialMapMiB = try reader.int(for: flag)
             default: throw BenchError("unknown option \(flag)\n\n\(usage)")
             }
         }
@@ -132,6 +136,7 @@ extension SideParameters {
             case "--page": p.pageSize = try reader.int(for: flag)
             case "--dir": directory = try reader.value(for: flag)
             case "--nosync": p.durable = false
+            case "--initial-map": p.initialMapMiB = try reader.int(for: flag)
             default: throw BenchError("unknown option \(flag)\n\n\(EngineOptions.usage)")
             }
         }
@@ -145,6 +150,7 @@ extension SideParameters {
     var arguments: [String] {
         ["engine-side", "--side", side.rawValue, "--workload", workload.rawValue, "--concurrency", String(concurrency),
          "--seconds", String(seconds), "--warmup", String(warmup), "--prefill", String(prefill),
-         "--page", String(pageSize), "--dir", directory] + (durable ? [] : ["--nosync"])
+         "--page", String(pageSize), "--dir", directory, "--initial-map", String(initialMapMiB)]
+            + (durable ? [] : ["--nosync"])
     }
 }

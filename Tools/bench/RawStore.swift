@@ -22,9 +22,10 @@ final class RawStore: Sendable {
     let conversations: Database
     let dek: SharedKey
 
-    init(path: String, durable: Bool = true) throws {
+    init(path: String, durable: Bool = true, initialMapSize: Int = 64 << 20) throws {
         var options = Environment.Options()
         options.durable = durable
+        options.initialMapSize = initialMapSize
         environment = try Environment(path: path, databases: Self.databaseNames, options: options)
         messages = environment["messages"]
         conversations = environment["conversations"]

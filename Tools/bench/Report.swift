@@ -30,11 +30,15 @@ struct Report {
 
     /// Engine over raw within each run (the two sides of one run ran back to back).
     static func pairedRatios(_ c: BenchConfig) -> [Double] {
-        zip(c.engine, c.raw).map { $0.rate / max($1.rate, 1e-9) }
+        c.engine.compactMap { engine in
+            c.raw.first(where: { $0.run == engine.run }).map { engine.rate / max($0.rate, 1e-9) }
+        }
     }
 
     var targetsMet: Bool {
-        configurations.allSatisfy { c in c.target.map { Self.ratio(c) >= $0 } ?? true }
+        configurations.allSatisfy { c in
+            c.target.map { Self.ratio(c) >= $0 && !c.engine.isEmpty && !c.raw.isEmpty } ?? true
+        }
     }
 
     // MARK: Markdown
@@ -49,7 +53,7 @@ struct Report {
         out.append("- Machine: \(cpus) CPUs (\(ProcessStats.cpuModel())), Linux \(kernel), "
                    + "\(Self.fixed(Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, 1)) GiB RAM")
         out.append("- Data: \(fileSystem); temporary directories under `\(directory)`")
-        out.append("- Method: \(options.runs) runs × \(Self.fixed(options.seconds, 1)) s measured (after "
+        out.append("- Method: \(options.runs) run\(options.runs == 1 ? "" : "s") × \(Self.fixed(options.seconds, 1)) s measured (after "
                    + "\(Self.fixed(options.warmup, 1)) s warm-up) per side and configuration; each measurement in its own "
                    + "child process and fresh data directory; engine and raw alternate (order flipped every run). "
                    + "Cells: median (min–max). Ratio: engine median / raw median (per-run paired ratios min–max). "
@@ -75,24 +79,27 @@ struct Report {
             let raw = Self.summary(c.raw.map(\.rate))
             let ratio = Self.ratio(c)
             let paired = Self.summary(Self.pairedRatios(c))
+            let complete = !c.engine.isEmpty && !c.raw.isEmpty
             var target = "—"
             if let goal = c.target {
-                target = "≥ \(Self.fixed(goal, 2)): " + (ratio >= goal ? "**met**" : "**missed**")
+                target = "≥ \(Self.fixed(goal, 2)): " + (complete && ratio >= goal ? "**met**" : "**missed**")
             }
+            let ratioCell = complete
+                ? "**\(Self.fixed(ratio, 2))** (\(Self.fixed(paired.min, 2))–\(Self.fixed(paired.max, 2)))" : "—"
             let workload = c.workload == .append
                 ? (options.durable ? "durable append, 1 KiB" : "append, 1 KiB, **no fsync**")
                 : "read, \(options.pageSize)-message pages"
             let who = (c.workload == .append ? "appender" : "thread") + (c.concurrency == 1 ? "" : "s")
-            var engineCell = "\(Self.rateCell(engine)) \(unit)"
-            var rawCell = "\(Self.rateCell(raw)) \(unit)"
-            if c.workload == .read {
+            var engineCell = c.engine.isEmpty ? "failed" : "\(Self.rateCell(engine)) \(unit)"
+            var rawCell = c.raw.isEmpty ? "failed" : "\(Self.rateCell(raw)) \(unit)"
+            if c.workload == .read && !c.engine.isEmpty && !c.raw.isEmpty {
                 engineCell += " (\(Self.grouped(engine.median * Double(options.pageSize))) msgs/s)"
                 rawCell += " (\(Self.grouped(raw.median * Double(options.pageSize))) msgs/s)"
             }
             let peakEngine = Double(c.engine.map(\.peakRSSKiB).max() ?? 0) / 1024
             let peakRaw = Double(c.raw.map(\.peakRSSKiB).max() ?? 0) / 1024
             out.append("| \(workload) | \(c.concurrency) \(who) | \(engineCell) | \(rawCell) | "
-                       + "**\(Self.fixed(ratio, 2))** (\(Self.fixed(paired.min, 2))–\(Self.fixed(paired.max, 2))) | \(target) | "
+                       + "\(ratioCell) | \(target) | "
                        + "\(Self.fixed(peakEngine, 1)) / \(Self.fixed(peakRaw, 1)) MiB |")
         }
         out.append("")
@@ -102,7 +109,7 @@ struct Report {
                    + "CPU µs per op (user+sys) | voluntary switches per op | heap (RssAnon) at end | setup s |")
         out.append("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for c in configurations {
-            for (side, runs) in [(Side.engine, c.engine), (Side.raw, c.raw)] {
+            for (side, runs) in [(Side.engine, c.engine), (Side.raw, c.raw)] where !runs.isEmpty {
                 let perCommit = runs.filter { $0.commits > 0 }.map { Double($0.operations) / Double($0.commits) }
                 let commitRate = runs.filter { $0.commits >= 0 }.map { Double($0.commits) / $0.seconds }
                 let cpu = runs.map { $0.operations > 0 ? ($0.cpuUser + $0.cpuSystem) / Double($0.operations) * 1e6 : 0 }
@@ -120,6 +127,13 @@ struct Report {
                            + "\(Self.fixed(Self.summary(cpu).median, 1)) | \(Self.fixed(Self.summary(switches).median, 2)) | "
                            + "\(Self.fixed(rss, 1)) MiB | \(Self.fixed(setup, 2)) |")
             }
+        }
+        let failures = configurations.flatMap { c in
+            c.failures.map { "\(c.workload.rawValue) x\(c.concurrency), \($0)" }
+        }
+        if !failures.isEmpty {
+            out.append("")
+            out.append("**Failed measurements** (left out of the figures above): " + failures.joined(separator: "; "))
         }
         out.append("")
         out.append("Targets (append at 16 appenders and reads ≥ 60 % of raw): " + (targetsMet ? "**all met**" : "**not all met**"))
@@ -152,6 +166,7 @@ struct Report {
                     "engine_runs": c.engine.map(\.jsonObject), "raw_runs": c.raw.map(\.jsonObject),
                 ]
                 if let target = c.target { object["target"] = target; object["target_met"] = Self.ratio(c) >= target }
+                if !c.failures.isEmpty { object["failures"] = c.failures }
                 return object
             },
         ]

@@ -1,0 +1,124 @@
+import Foundation
+import Glibc
+
+/// A plain blocking Unix-socket client, for what `TranscriptClient` cannot show: an answer the
+/// server writes before any request, one write of many pipelined lines, a slow drip of bytes,
+/// and the moment the server closes the connection.
+///
+/// Blocking calls run on their own thread (``offload(_:)``), never on the cooperative pool,
+/// which the server's tasks share with the tests.
+final class RawSocket: @unchecked Sendable {
+    // Invariant for the unchecked Sendable: `pending` is used only by `readLine`, and a test
+    // reads from one thread at a time; `fd` is immutable and the kernel serialises its use.
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let message = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw Failure(description: "connect \(path): \(message)")
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Writes all of `bytes`; throws when the peer has gone (no SIGPIPE).
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "send: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+
+    /// The next line without its newline, or `nil` at end of stream (or a reset).
+    func readLine(timeout: Double = 10) throws -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                return line
+            }
+            guard let chunk = try receive(until: deadline) else { return nil }
+            pending += chunk
+        }
+    }
+
+    /// Waits until the peer closes, discarding what arrives; throws on timeout.
+    func waitForClose(timeout: Double) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try receive(until: deadline) != nil {}
+    }
+
+    /// Whether the peer has closed, checked without waiting.
+    func isClosedByPeer() -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) == 1 else { return false }
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
+
+    /// Half-closes the connection: the server sees end of stream.
+    func shutdownWrite() {
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    private func receive(until deadline: Date) throws -> [UInt8]? {
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { throw Failure(description: "timed out waiting for the server") }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining * 1000, 60_000)) + 1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw Failure(description: "poll: \(String(cString: strerror(errno)))")
+            }
+            if ready == 0 { continue }
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if count == 0 { return nil }
+            if count < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == ECONNRESET { return nil }
+                throw Failure(description: "recv: \(String(cString: strerror(errno)))")
+            }
+            return Array(chunk[..<count])
+        }
+    }
+}
+
+/// Runs blocking `body` on a thread of its own and returns its result.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TranscriptAPI
+import TranscriptClient
+import TranscriptServer
+import TranscriptVault
+
+/// A server over a fresh store, running in a `ServiceGroup` as `tvault serve` runs it.
+///
+/// The data directory is short (`/tmp/tvs-<random>`), because a Unix socket path must fit in
+/// 107 bytes. Stores skip fsync: durability across a crash is the crash harness's business;
+/// these tests reopen the store in the same process, where written pages are always seen.
+final class TestServer: Sendable {
+    let directory: String
+    let vault: Vault
+    let configuration: ServerConfiguration
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    var socketPath: String { configuration.socketPath }
+    var adminSocketPath: String { configuration.adminSocketPath }
+
+    private init(directory: String, vault: Vault, configuration: ServerConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.directory = directory
+        self.vault = vault
+        self.configuration = configuration
+        self.group = group
+        self.task = task
+    }
+
+    /// Initialises a store with `tenants` and starts a server on it; returns once it listens.
+    static func start(
+        tenants: [String] = ["acme"], configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
+        let directory = try makeShortTemporaryDirectory()
+        do {
+            let vault = try Vault.initialize(vaultConfiguration(directory))
+            for tenant in tenants { _ = try await vault.createTenant(tenant) }
+            var configuration = ServerConfiguration(dataDirectory: vault.dataDirectory)
+            configuration.useSocketActivation = false
+            configuration.threads = 2
+            configure(&configuration)
+            let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
+            let server = TranscriptServer(vault: vault, configuration: configuration, logger: quietLogger) {
+                readyContinuation.yield()
+            }
+            let group = ServiceGroup(services: [server], logger: quietLogger)
+            let task = Task {
+                defer { readyContinuation.finish() }
+                try await group.run()
+            }
+            var iterator = ready.makeAsyncIterator()
+            guard await iterator.next() != nil else {
+                try await task.value
+                throw HarnessError("the server stopped before it was ready")
+            }
+            return TestServer(directory: directory, vault: vault, configuration: configuration, group: group, task: task)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// The vault configuration the tests use for `directory`.
+    static func vaultConfiguration(_ directory: String) -> Vault.Configuration {
+        var configuration = Vault.Configuration(dataDirectory: directory)
+        configuration.durable = false
+        configuration.initialMapSize = 8 << 20
+        return configuration
+    }
+
+    /// Starts a graceful shutdown (as SIGTERM does) and waits for the server to return.
+    func shutdown(timeout: Double = 10) async throws {
+        await group.triggerGracefulShutdown()
+        let task = task
+        try await within(timeout, "the server to stop after a graceful shutdown") { try await task.value }
+    }
+
+    /// Shuts down, closes the vault and removes the directory.
+    func stop() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            try await shutdown()
+        } catch {
+            vault.close()
+            throw error
+        }
+        vault.close()
+    }
+
+    /// A new connection to the client socket.
+    func connect() async throws -> TranscriptClient {
+        try await TranscriptClient.connect(socketPath: socketPath)
+    }
+
+    /// A new connection that has authenticated with `token`.
+    func client(token: String) async throws -> TranscriptClient {
+        let client = try await connect()
+        try await client.auth(token: token)
+        return client
+    }
+
+    /// A new connection to the admin socket.
+    func adminClient() async throws -> TranscriptClient {
+        try await TranscriptClient.connect(socketPath: adminSocketPath)
+    }
+
+    /// Issues a token through the engine.
+    func token(tenants: [String]?, scopes: Set<TokenScope> = [.append, .read, .list]) async throws -> String {
+        try await vault.issueToken(tenants: tenants, scopes: scopes).token
+    }
+}
+
+/// Runs `body` with a fresh server, stopping it (and removing its directory) afterwards.
+func withServer<R>(
+    tenants: [String] = ["acme"], configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (TestServer) async throws -> R
+) async throws -> R {
+    let server = try await TestServer.start(tenants: tenants, configure: configure)
+    let result: R
+    do {
+        result = try await body(server)
+    } catch {
+        try? await server.stop()
+        throw error
+    }
+    try await server.stop()
+    return result
+}
+
+/// A logger that drops everything, so that test output stays readable.
+let quietLogger = Logger(label: "tvault.tests") { _ in SwiftLogNoOpLogHandler() }
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `/tmp/tvs-<random>`, mode 0700: short enough for socket paths.
+func makeShortTemporaryDirectory() throws -> String {
+    let path = "/tmp/tvs-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+    return path
+}
+
+/// Runs `body` and fails with a timeout if it has not finished after `seconds`.
+///
+/// The body keeps running if it ignores cancellation; the test fails instead of hanging, which
+/// is what a hang in the server should look like here.
+func within<T: Sendable>(
+    _ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let once = ResumeOnce<T>()
+    return try await withCheckedThrowingContinuation { continuation in
+        once.set(continuation)
+        let work = Task {
+            do {
+                once.resume(.success(try await body()))
+            } catch {
+                once.resume(.failure(error))
+            }
+        }
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            if once.resume(.failure(HarnessError("timed out after \(seconds) s waiting for \(what)"))) {
+                work.cancel()
+            }
+        }
+    }
+}
+
+/// Resumes a continuation exactly once, from whichever side finishes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let state = Mutex<(CheckedContinuation<T, any Error>?, Bool)>((nil, false))
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.0 = continuation }
+    }
+
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard !state.1, let continuation = state.0 else { return nil }
+            state.1 = true
+            return continuation
+        }
+        continuation?.resume(with: result)
+        return continuation != nil
+    }
+}
+
+// MARK: - Lines and responses
+
+/// UTF-8 bytes of `text`.
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// A request line (without its newline): `params` is spliced in as written.
+func requestLine(id: Int?, _ method: String, _ params: String? = nil) -> [UInt8] {
+    var text = #"{"jsonrpc":"2.0","method":"\#(method)""#
+    if let params { text += #","params":"# + params }
+    if let id { text += #","id":\#(id)"# }
+    return bytes(text + "}")
+}
+
+/// A decoded error response.
+struct ErrorAnswer: Sendable {
+    let id: RPCID
+    let error: RPCError
+}
+
+/// Decodes `line` as an error response, or fails the test.
+func errorAnswer(_ line: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> ErrorAnswer {
+    let response = try RPCResponse.decode(line)
+    guard case .error(let error) = response.outcome else {
+        throw HarnessError("expected an error, got \(String(decoding: line, as: UTF8.self))")
+    }
+    return ErrorAnswer(id: response.id, error: error)
+}
+
+/// Decodes `line` as a success response and returns the result's members.
+func resultObject(_ line: [UInt8]) throws -> (id: RPCID, result: JSONObject) {
+    let response = try RPCResponse.decode(line)
+    guard case .result(let node) = response.outcome, case .object(let object) = node.value else {
+        throw HarnessError("expected a result object, got \(String(decoding: line, as: UTF8.self))")
+    }
+    return (response.id, object)
+}
+
+/// The server error a client call threw, or `nil` for anything else.
+func serverError(_ body: () async throws -> Void) async -> RPCError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as ClientError {
+        return error.rpcError
+    } catch {
+        return nil
+    }
+}
+
+/// A small message object whose bytes identify `tag` and `index`.
+func sampleMessage(_ tag: String, _ index: Int) -> [UInt8] {
+    bytes(#"{"role":"user","tag":"\#(tag)","i":\#(index),"content":"message \#(index) of \#(tag)"}"#)
+}
+
+extension TranscriptClient {
+    /// Every message of a conversation, following `next_after_seq` to the end.
+    func readAll(tenant: String? = nil, conversation: String) async throws -> [ReadResult.Message] {
+        var messages: [ReadResult.Message] = []
+        var after: UInt64 = 0
+        while true {
+            let page = try await read(ReadParams(tenant: tenant, conversationID: conversation, afterSeq: after, limit: 1000))
+            messages += page.messages
+            guard let next = page.nextAfterSeq else { return messages }
+            after = next
+        }
+    }
+}
