@@ -8,8 +8,16 @@ public import TranscriptVault
 /// Results are JSON objects with the field names documented in `Docs/cli.md`.
 public struct AdminDispatcher: Sendable {
     let vault: Vault
+    /// Whether it runs inside the CLI on a store no server owns (no scheduler is running).
+    let inProcess: Bool
+    /// Called with (done, total) during long operations, in-process only.
+    let progress: (@Sendable (Int, Int) -> Void)?
 
-    public init(vault: Vault) { self.vault = vault }
+    public init(vault: Vault, inProcess: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        self.vault = vault
+        self.inProcess = inProcess
+        self.progress = progress
+    }
 
     /// The admin method names answered by this file; the `+Maintenance` and `+Keys`
     /// extensions answer theirs.
@@ -120,6 +128,32 @@ struct AdminParams {
     func strings(_ name: String) throws -> [String] {
         guard let values = try optionalStrings(name) else { throw RPCError.invalidParams(field: name, "an array of strings is required") }
         return values
+    }
+
+    func optionalString(_ name: String) throws -> String? {
+        switch object?[name] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        default: throw RPCError.invalidParams(field: name, "a string is required")
+        }
+    }
+
+    func optionalBool(_ name: String) throws -> Bool? {
+        switch object?[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        default: throw RPCError.invalidParams(field: name, "a boolean is required")
+        }
+    }
+
+    func optionalInteger(_ name: String) throws -> Int64? {
+        switch object?[name] {
+        case nil, .null?: return nil
+        case .number(let number)?:
+            guard let value = number.int64Value else { throw RPCError.invalidParams(field: name, "an integer is required") }
+            return value
+        default: throw RPCError.invalidParams(field: name, "an integer is required")
+        }
     }
 
     func optionalStrings(_ name: String) throws -> [String]? {

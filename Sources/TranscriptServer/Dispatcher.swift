@@ -20,7 +20,7 @@ public final class Dispatcher: Sendable {
     }
 
     /// The methods this server answers on the client socket.
-    public static let methods: [RPCMethod] = [.auth, .systemInfo, .conversationAppend, .conversationRead, .conversationList]
+    public static let methods: [RPCMethod] = RPCMethod.allCases
 
     /// Handles `auth`: returns the response line and, on success, the grant for the connection.
     public func authenticate(_ request: RPCRequest) -> (line: [UInt8], grant: TokenGrant?) {
@@ -65,7 +65,7 @@ public final class Dispatcher: Sendable {
                 return .running(Task {
                     _ = await previous?.value
                     do {
-                        return try self.answer(method, request, grant: grant!)
+                        return try await self.answer(method, request, grant: grant!)
                     } catch {
                         return RPCResponse.failureLine(id: id, error: .from(error))
                     }
@@ -107,7 +107,7 @@ public final class Dispatcher: Sendable {
             idempotencyKey: params.idempotencyKey))
     }
 
-    private func answer(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) throws -> [UInt8] {
+    private func answer(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) async throws -> [UInt8] {
         switch method {
         case .conversationRead:
             let params = try request.decodeParams(ReadParams.self)
@@ -131,9 +131,49 @@ public final class Dispatcher: Sendable {
                 },
                 nextCursor: page.nextCursor)
             return RPCResponse.successLine(id: request.responseID, result: result)
+        case .conversationDelete:
+            let params = try request.decodeParams(DeleteParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let receipt = try await vault.shredConversation(tenant: tenant, conversationID: params.conversationID)
+            return RPCResponse.successLine(id: request.responseID) { writer in
+                writer.object { writer in
+                    writer.key("receipt")
+                    Self.wire(receipt).write(to: &writer)
+                }
+            }
+        case .subjectErase:
+            let params = try request.decodeParams(SubjectParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let (receipt, count) = try await vault.eraseSubject(tenant: tenant, subjectID: params.subjectID)
+            return RPCResponse.successLine(id: request.responseID, result: EraseResult(receipt: Self.wire(receipt), conversations: UInt64(count)))
+        case .subjectExport:
+            let params = try request.decodeParams(SubjectParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let exported = try await vault.exportSubject(tenant: tenant, subjectID: params.subjectID)
+            let result = ExportResult(subjectID: params.subjectID, conversations: exported.map { item in
+                let c = item.conversation
+                return .init(
+                    summary: .init(conversationID: c.conversationID, subjectID: c.subjectID, format: c.format, metadata: c.metadata,
+                                   createdAtMs: c.createdAt, updatedAtMs: c.updatedAt, messageCount: c.messageCount),
+                    messages: item.messages.map { .init(seq: $0.seq, createdAtMs: $0.createdAt, message: $0.message) })
+            })
+            return RPCResponse.successLine(id: request.responseID, result: result)
+        case .receiptGet:
+            let params = try request.decodeParams(ReceiptParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let receipt = try vault.receipt(id: params.id, tenant: tenant)
+            return RPCResponse.successLine(id: request.responseID, result: ReceiptResult(receipt: Self.wire(receipt)))
         default:
             throw RPCError.methodNotFound("no method \(request.method)")
         }
+    }
+
+    /// The wire form of an engine receipt.
+    static func wire(_ receipt: TranscriptVault.Receipt) -> TranscriptAPI.Receipt {
+        TranscriptAPI.Receipt(
+            id: receipt.id,
+            status: receipt.status == .erased ? .erased : .pending,
+            target: TranscriptAPI.Receipt.Target(rawValue: receipt.target.rawValue) ?? .conversation)
     }
 
     /// The tenant a request acts on: the named one if the token covers it, else the token's

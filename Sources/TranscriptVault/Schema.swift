@@ -51,8 +51,10 @@ enum Schema {
         .bigEndian(tenant) + .bigEndian(UInt64(bitPattern: updatedAt)) + conversation
     }
 
-    static func idempotencyKey(tenant: UInt32, key: [UInt8]) -> [UInt8] {
-        .bigEndian(tenant) + key
+    /// Idempotency keys are scoped to their conversation, so that shredding a conversation
+    /// finds them by prefix.
+    static func idempotencyKey(tenant: UInt32, conversation: [UInt8], key: [UInt8]) -> [UInt8] {
+        .bigEndian(tenant) + conversation + key
     }
 }
 

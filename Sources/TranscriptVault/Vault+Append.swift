@@ -90,7 +90,7 @@ extension Vault {
 
         var idempotency: (key: [UInt8], content: [UInt8])?
         if let idempotencyKey = request.idempotencyKey {
-            let key = Schema.idempotencyKey(tenant: tenant.number, key: keys.hash(idempotencyKey, domain: "idempotency"))
+            let key = Schema.idempotencyKey(tenant: tenant.number, conversation: ck, key: keys.hash(idempotencyKey, domain: "idempotency"))
             let content = contentHash(request, keys: keys)
             if let previous = try txn.withValue(in: db.idempotency, forKey: key, { try IdempotencyRecord(decoding: $0) }) {
                 guard previous.conversation == ck, KeyedHash.constantTimeEqual(previous.contentHash, content) else {

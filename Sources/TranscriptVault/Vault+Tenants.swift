@@ -82,6 +82,10 @@ extension Vault {
         guard record.state == .active else { throw VaultError.tenantShredded }
         if let cached = tenantCache.withLock({ $0[record.number] }), cached.matches(record) { return cached }
         guard let root = roots.withLock({ $0[record.epoch] }) else {
+            if let newest = roots.withLock({ $0.keys.max() }), record.epoch < newest {
+                // This snapshot predates a root rotation that has just committed.
+                throw VaultError.unavailable("the root key was rotated during this request; retry")
+            }
             throw VaultError.keyringMismatch("tenant keys are sealed under an epoch this keyring lacks")
         }
         let keys = try TenantKeys(record: record, root: root.key, storeID: storeID)

@@ -56,6 +56,13 @@ public final class Vault: Sendable {
     let tokenKey: KeyBox
     /// The key that chains the audit log (sealed under the root in `meta`).
     let auditKey: KeyBox
+    /// The key derived from the unlock secret, which seals root keys in the keyring; held so
+    /// that a root rotation needs no second Argon2id run.
+    let unlockKey: KeyBox
+    /// Serialises key management: KEK rotations, root rotations, erasure epochs.
+    let keyLock = AsyncLock()
+    /// Called after each shred (see ``onErasureRequested(_:)``).
+    let erasureSignal = Mutex<(@Sendable () -> Void)?>(nil)
     let db: Databases
 
     /// The handles of the store's named databases.
@@ -74,8 +81,9 @@ public final class Vault: Sendable {
     /// The data directory of this store.
     public var dataDirectory: DataDirectory { configuration.dataDirectory }
 
-    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox], storeKeys: [String: KeyBox]) {
+    private init(configuration: Configuration, lock: DirectoryLock, environment: Environment, storeID: [UInt8], roots: [UInt64: KeyBox], storeKeys: [String: KeyBox], unlockKey: KeyBox) {
         self.configuration = configuration
+        self.unlockKey = unlockKey
         self.tokenKey = storeKeys["token"]!
         self.auditKey = storeKeys["audit"]!
         self.lock = lock
@@ -123,7 +131,7 @@ public final class Vault: Sendable {
         let directory = configuration.dataDirectory
         let lock = try takeLock(directory)
         let keyring = try Keyring.load(path: directory.keyring)
-        let unlockKey = try keyring.unlockKey(with: configuration.unlock)
+        let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
         let environment = try openEnvironment(configuration)
         let (storeID, epoch) = try environment.read { txn -> ([UInt8], UInt64) in
             let meta = environment[Schema.meta]
@@ -140,13 +148,21 @@ public final class Vault: Sendable {
         guard KeyedHash.constantTimeEqual(storeID, keyring.storeID) else {
             throw VaultError.keyringMismatch("it belongs to another store")
         }
-        let root = KeyBox(try keyring.openRoot(epoch: epoch, unlockKey: unlockKey))
+        let root = KeyBox(try keyring.openRoot(epoch: epoch, unlockKey: unlockKey.key))
+        // A root rotation interrupted by a crash leaves the keyring with an extra epoch (the
+        // next one, never committed, or the previous one, already replaced): keep only the
+        // store's epoch.
+        if keyring.entries.count > 1 {
+            var cleaned = keyring
+            cleaned.entries = keyring.entries.filter { $0.epoch == epoch }
+            try cleaned.save(path: directory.keyring)
+        }
         var storeKeys: [String: KeyBox] = [:]
         for name in StoreKeys.names {
             storeKeys[name] = try StoreKeys.load(name, in: environment, root: root, epoch: epoch, storeID: storeID)
         }
         return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
-                     roots: [epoch: root], storeKeys: storeKeys)
+                     roots: [epoch: root], storeKeys: storeKeys, unlockKey: unlockKey)
     }
 
     /// Creates a new store in an empty (or missing) data directory and opens it.
@@ -171,9 +187,9 @@ public final class Vault: Sendable {
         }
         let storeID = SecureRandom.bytes(16)
         var keyring = Keyring(kdf: kdf, storeID: storeID, entries: [])
-        let unlockKey = try keyring.unlockKey(with: configuration.unlock)
+        let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
         let root = try SecretKey.random()
-        keyring.entries = [try keyring.sealing(root: root, epoch: 1, unlockKey: unlockKey)]
+        keyring.entries = [try keyring.sealing(root: root, epoch: 1, unlockKey: unlockKey.key)]
         let environment = try openEnvironment(configuration)
         try environment.write { txn in
             let meta = environment[Schema.meta]
@@ -196,6 +212,6 @@ public final class Vault: Sendable {
             storeKeys[name] = try StoreKeys.load(name, in: environment, root: rootBox, epoch: 1, storeID: storeID)
         }
         return Vault(configuration: configuration, lock: lock, environment: environment, storeID: storeID,
-                     roots: [1: rootBox], storeKeys: storeKeys)
+                     roots: [1: rootBox], storeKeys: storeKeys, unlockKey: unlockKey)
     }
 }

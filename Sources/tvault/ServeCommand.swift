@@ -38,11 +38,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
 
+    @Option(name: .customLong("erasure-delay"), help: "Seconds a shred may wait for its erasure epoch (epochs are batched); 0 runs each at once.")
+    var erasureDelay: Int = 60
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more") }
+        guard erasureDelay >= 0 else { throw ValidationError("--erasure-delay must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
     }
@@ -78,8 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
             let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) {
                 Output.line("Listening on \(socketPath)")
             }
+            let scheduler = ErasureScheduler(vault: vault, delayMilliseconds: Int64(erasureDelay) * 1000, logger: logger)
             let group = ServiceGroup(configuration: .init(
-                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [server, scheduler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
                 try await group.run()
             } catch {

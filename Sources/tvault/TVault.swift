@@ -17,7 +17,7 @@ struct TVault: AsyncParsableCommand {
               tvault tenant list --format json
             """,
         version: TVaultVersion.current,
-        subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self]
+        subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self, KeyCommand.self, ShredCommand.self, ReceiptCommand.self, RetentionCommand.self]
     )
 }
 

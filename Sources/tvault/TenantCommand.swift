@@ -7,7 +7,7 @@ struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Create, list and show tenants.",
-        subcommands: [Create.self, List.self, Show.self]
+        subcommands: [Create.self, List.self, Show.self, Shred.self, CancelShred.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -91,6 +91,81 @@ struct TenantCommand: AsyncParsableCommand {
                 switch options.format {
                 case .json: Output.raw(result.bytes)
                 case .text: Output.line(TenantCommand.describe(result.object))
+                }
+            }
+        }
+    }
+
+    struct Shred: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Schedule a whole tenant for crypto-shredding after a waiting period.",
+            discussion: """
+                From now on every request for the tenant answers -32010 (tenant shredded). After
+                the waiting period (default 7 days) its keys are deleted, then its records; the
+                erasure epoch destroys the root that wrapped its keys. `tvault tenant
+                cancel-shred` undoes it until then. --now skips the wait.
+
+                Example:
+                  tvault tenant shred acme --yes
+                  tvault tenant shred acme --now --yes
+                """
+        )
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The tenant's name.") var name: String
+        @Option(name: .customLong("delay-days"), help: "Days to wait before shredding.") var delayDays: Int = 7
+        @Flag(help: "Shred at once, without a waiting period.") var now = false
+        @Flag(help: "Do not ask for confirmation.") var yes = false
+
+        func validate() throws {
+            guard TenantName.isValid(name) else { throw ValidationError("tenant names match [a-z0-9][a-z0-9-]{0,62}") }
+            guard delayDays >= 0 else { throw ValidationError("--delay-days must be 0 or more") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let when = now ? "now" : "in \(delayDays) day(s)"
+                try Confirmation.require("Shred tenant \(name) and all its data \(when)?", yes: yes)
+                var params = JSONWriter()
+                params.object { w in
+                    w.member("name", name)
+                    w.member("delay_ms", now ? 0 : Int64(delayDays) * 86_400_000)
+                }
+                let result = try await AdminCall.run("tenant.shred", params: params.bytes, options: options)
+                switch options.format {
+                case .json: Output.raw(result.bytes)
+                case .text:
+                    if let receipt = result.object["receipt"]?.objectValue {
+                        Output.line("Shredded tenant \(name). Receipt \(receipt["id"]?.stringValue ?? "?"): \(receipt["status"]?.stringValue ?? "?")")
+                    } else {
+                        Output.line("Tenant \(name) will be shredded at \(result.object["shred_at"]?.stringValue ?? "?"); `tvault tenant cancel-shred \(name)` undoes it until then.")
+                    }
+                }
+            }
+        }
+    }
+
+    struct CancelShred: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cancel-shred",
+            abstract: "Cancel a scheduled tenant shred that has not happened yet.",
+            discussion: """
+                Example:
+                  tvault tenant cancel-shred acme
+                """
+        )
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The tenant's name.") var name: String
+
+        func run() async throws {
+            try await runReportingErrors {
+                var params = JSONWriter()
+                params.object { $0.member("name", name) }
+                let result = try await AdminCall.run("tenant.cancel_shred", params: params.bytes, options: options)
+                switch options.format {
+                case .json: Output.raw(result.bytes)
+                case .text: Output.line("Tenant \(name) is active again.")
                 }
             }
         }

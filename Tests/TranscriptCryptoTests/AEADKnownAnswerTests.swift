@@ -18,11 +18,16 @@ struct AEADKnownAnswerTests {
         """)
     static let tag = [UInt8](hex: "c0875924c1c7987947deafd8780acf49")
 
-    @Test("the plaintext of the vector is the 114 bytes the draft prints")
+    @Test("the plaintext is the 114 bytes the draft prints")
     func vectorPlaintextMatchesDraft() {
-        #expect(Self.plaintext.count == 114)
-        #expect(Self.plaintext.prefix(4) == [0x4c, 0x61, 0x64, 0x69])
-        #expect(Self.ciphertext.count == Self.plaintext.count)
+        let printed = [UInt8](hex: """
+            4c616469657320616e642047656e746c656d656e206f662074686520636c6173
+            73206f66202739393a204966204920636f756c64206f6666657220796f75206f
+            6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73
+            637265656e20776f756c642062652069742e
+            """)
+        #expect(Self.plaintext == printed)
+        #expect(Self.ciphertext.count == printed.count)
     }
 
     @Test("seal with the draft's nonce gives the draft's ciphertext and tag")

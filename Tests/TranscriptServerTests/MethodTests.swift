@@ -166,8 +166,8 @@ struct MethodTests {
                 requestLine(id: 5, "conversation.list", "{}"),
             ]
             try socket.write(lines.flatMap { $0 + [UInt8(ascii: "\n")] })
-            let responses = try await offload { try (0..<lines.count).map { _ in try socket.readLine() } }
-            let decoded = try responses.map { try RPCResponse.decode(try #require($0)) }
+            let responses = try await offload { try socket.readLines(lines.count) }
+            let decoded = try responses.map { try RPCResponse.decode($0) }
             #expect(decoded.map(\.id) == (1...5).map { RPCID(Int64($0)) })
             let read = try decoded[2].decodeResult(ReadResult.self)
             #expect(read.messages.map(\.message) == [bytes(#"{"n":1}"#), bytes(#"{"n":2}"#)])

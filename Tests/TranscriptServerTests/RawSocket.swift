@@ -69,6 +69,16 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
+    /// The next `count` lines; throws if the stream ends first.
+    func readLines(_ count: Int, timeout: Double = 30) throws -> [[UInt8]] {
+        try (0..<count).map { index in
+            guard let line = try readLine(timeout: timeout) else {
+                throw Failure(description: "the server closed after \(index) of \(count) lines")
+            }
+            return line
+        }
+    }
+
     /// Waits until the peer closes, discarding what arrives; throws on timeout.
     func waitForClose(timeout: Double) throws {
         let deadline = Date().addingTimeInterval(timeout)

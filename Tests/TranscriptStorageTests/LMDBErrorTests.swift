@@ -42,13 +42,31 @@ struct LMDBErrorTests {
 
     @Test("a caller can match a thrown error against a named constant")
     func matchByConstant() throws {
-        var matched = false
-        do {
-            try LMDBError.check(LMDBError.mapFull.code)
-        } catch LMDBError.mapFull {
-            matched = true
+        var matched = ""
+        for code in [LMDBError.mapFull.code, LMDBError.keyExists.code] {
+            do {
+                try LMDBError.check(code)
+            } catch LMDBError.mapFull {
+                matched += "mapFull "
+            } catch {
+                matched += "other"
+            }
         }
-        #expect(matched)
+        #expect(matched == "mapFull other")
+    }
+
+    @Test("a switch over an LMDBError value matches its constants")
+    func switchOverValue() {
+        func name(_ error: LMDBError) -> String {
+            switch error {
+            case .mapFull: "map full"
+            case .notFound: "not found"
+            default: "other"
+            }
+        }
+        #expect(name(.mapFull) == "map full")
+        #expect(name(.notFound) == "not found")
+        #expect(name(.keyExists) == "other")
     }
 
     @Test("an over-long key is refused with badValueSize, not stored")

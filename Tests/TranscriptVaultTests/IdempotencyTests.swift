@@ -38,7 +38,7 @@ struct IdempotencyTests {
     func sameContentAfterReopen() async throws {
         try await withTemporaryDirectory { dir in
             let first = try await withNewVault(dir) { vault in try await vault.append(Self.request()) }
-            try await withVault(testConfiguration(dir)) { vault in
+            try await withVault(testConfiguration(dir)) { (vault) async throws in
                 #expect(try await vault.append(Self.request()) == first)
                 #expect(try Self.messageCount(vault) == 2)
             }

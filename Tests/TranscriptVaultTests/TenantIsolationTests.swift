@@ -19,7 +19,7 @@ struct TenantIsolationTests {
 
     @Test("reading another tenant's conversation id is notFound")
     func readIsNotFound() async throws {
-        try await Self.withTwoTenants { vault in
+        try await Self.withTwoTenants { (vault) async throws in
             #expect(throws: VaultError.notFound) { try vault.read(tenant: "beta", conversationID: "private") }
             #expect(throws: VaultError.notFound) { try vault.read(tenant: "beta", conversationID: "shared-name") }
             // The same answer as for an id nobody ever used.
@@ -31,7 +31,7 @@ struct TenantIsolationTests {
 
     @Test("the same conversation id in two tenants names two separate conversations")
     func sameIDTwoConversations() async throws {
-        try await Self.withTwoTenants { vault in
+        try await Self.withTwoTenants { (vault) async throws in
             let result = try await vault.append(AppendRequest(
                 tenant: "beta", conversationID: "shared-name", messages: [sampleMessage("beta", 1)], subjectID: "user-2"))
             #expect(result.firstSeq == 1, "beta's conversation continued alpha's sequence")
@@ -42,7 +42,7 @@ struct TenantIsolationTests {
 
     @Test("lists do not leak across tenants, by time or by subject")
     func listsDoNotLeak() async throws {
-        try await Self.withTwoTenants { vault in
+        try await Self.withTwoTenants { (vault) async throws in
             #expect(try vault.list(tenant: "beta", query: ListQuery()).conversations.isEmpty)
             #expect(try vault.list(tenant: "beta", query: ListQuery(subjectID: "user-1")).conversations.isEmpty)
 
@@ -59,7 +59,7 @@ struct TenantIsolationTests {
 
     @Test("another tenant's idempotency key is independent")
     func idempotencyKeysAreScoped() async throws {
-        try await Self.withTwoTenants { vault in
+        try await Self.withTwoTenants { (vault) async throws in
             let first = try await vault.append(AppendRequest(
                 tenant: "alpha", conversationID: "x", messages: [bytes("{}")], idempotencyKey: "k-1"))
             // Different content under the same key in another tenant is not a conflict.
@@ -72,7 +72,7 @@ struct TenantIsolationTests {
 
     @Test("an append to a tenant that does not exist is notFound and creates nothing")
     func appendToMissingTenant() async throws {
-        try await Self.withTwoTenants { vault in
+        try await Self.withTwoTenants { (vault) async throws in
             await #expect(throws: VaultError.notFound) {
                 try await vault.append(AppendRequest(tenant: "gamma", conversationID: "private", messages: [bytes("{}")]))
             }

@@ -51,7 +51,7 @@ struct UnlockTests {
             var configuration = testConfiguration(dir)
             configuration.unlock = .keyFile(other)
             try Self.expectOpenFails(configuration, "wrongUnlockSecret") { $0 == .wrongUnlockSecret }
-            try await withVault(testConfiguration(dir)) { vault in
+            try await withVault(testConfiguration(dir)) { (vault) async throws in
                 #expect(try vault.read(tenant: "acme", conversationID: "c").messages.map(\.message) == [sampleMessage("c", 1)])
             }
         }
@@ -70,7 +70,7 @@ struct UnlockTests {
             try Self.expectOpenFails(testConfiguration(dir), "unlockSecretMissing") {
                 if case .unlockSecretMissing = $0 { true } else { false }
             }
-            try await withVault(try Self.passphraseConfiguration(dir, "correct horse battery staple")) { vault in
+            try await withVault(try Self.passphraseConfiguration(dir, "correct horse battery staple")) { (vault) async throws in
                 #expect(try vault.read(tenant: "acme", conversationID: "c").messages.count == 1)
             }
         }
@@ -159,7 +159,7 @@ struct UnlockTests {
     func secondOpen() async throws {
         try await withTemporaryDirectory { dir in
             try await Self.makeStore(dir)
-            try await withVault(testConfiguration(dir)) { vault in
+            try await withVault(testConfiguration(dir)) { (vault) async throws in
                 expectVaultError("storeLocked", { if case .storeLocked = $0 { true } else { false } }) {
                     _ = try Vault.open(testConfiguration(dir))
                 }
@@ -169,7 +169,7 @@ struct UnlockTests {
                 // The failed opens did not disturb the open store.
                 _ = try await vault.append(AppendRequest(tenant: "acme", conversationID: "c", messages: [sampleMessage("c", 2)]))
             }
-            try await withVault(testConfiguration(dir)) { vault in
+            try await withVault(testConfiguration(dir)) { (vault) async throws in
                 #expect(try vault.read(tenant: "acme", conversationID: "c").messages.count == 2)
             }
         }

@@ -50,7 +50,7 @@ struct EngineOptions: Sendable {
     var reads = true
     var check = false
     var durable = true
-    var initialMapMiB = 64
+    var initialMapMiB: Int?
 
     static let usage = """
     usage: tvault-bench engine [options]
@@ -72,7 +72,7 @@ struct EngineOptions: Sendable {
       --json PATH        also write every run and the summary as JSON
       --no-appends, --no-reads   skip a part
       --check            exit 1 when a target (append@16 and reads ≥ 60 % of raw) is missed
-      --initial-map MIB  LMDB initial map size on both sides (default 64, the engine's default)
+      --initial-map MIB  LMDB initial map size on both sides (default: each side's default, 64)
       --nosync           diagnostic: commit without fsync on both sides (shows CPU cost, not the
                          durable figures the targets are about)
 
@@ -150,7 +150,7 @@ extension SideParameters {
     var arguments: [String] {
         ["engine-side", "--side", side.rawValue, "--workload", workload.rawValue, "--concurrency", String(concurrency),
          "--seconds", String(seconds), "--warmup", String(warmup), "--prefill", String(prefill),
-         "--page", String(pageSize), "--dir", directory, "--initial-map", String(initialMapMiB)]
-            + (durable ? [] : ["--nosync"])
+         "--page", String(pageSize), "--dir", directory]
+            + (durable ? [] : ["--nosync"]) + (initialMapMiB.map { ["--initial-map", String($0)] } ?? [])
     }
 }

@@ -22,10 +22,10 @@ final class RawStore: Sendable {
     let conversations: Database
     let dek: SharedKey
 
-    init(path: String, durable: Bool = true, initialMapSize: Int = 64 << 20) throws {
+    init(path: String, durable: Bool = true, initialMapSize: Int? = nil) throws {
         var options = Environment.Options()
         options.durable = durable
-        options.initialMapSize = initialMapSize
+        if let initialMapSize { options.initialMapSize = initialMapSize }
         environment = try Environment(path: path, databases: Self.databaseNames, options: options)
         messages = environment["messages"]
         conversations = environment["conversations"]

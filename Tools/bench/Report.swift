@@ -65,6 +65,9 @@ struct Report {
                    + "of the engine's size; no lookups, hashing, caches or time index.")
         out.append("- Reads: one conversation of \(options.prefill) messages; pages of \(options.pageSize) after a random "
                    + "sequence number; engine `Vault.read` vs raw read transaction + cursor + AEAD.open per message.")
+        if let mib = options.initialMapMiB {
+            out.append("- LMDB initial map size set to \(mib) MiB on both sides (`--initial-map`; the default is 64 MiB).")
+        }
         if !options.durable {
             out.append("- **Diagnostic run with `--nosync`: commits are not flushed on either side. These are not the "
                        + "durable figures the targets are about; they show CPU cost only.**")
@@ -148,6 +151,7 @@ struct Report {
                 "seconds": options.seconds, "warmup": options.warmup, "runs": options.runs,
                 "appenders": options.appenders, "readers": options.readers, "prefill": options.prefill,
                 "page": options.pageSize, "durable": options.durable,
+                "initial_map_mib": options.initialMapMiB ?? 0,
             ] as [String: Any],
             "file_system": fileSystem,
             "cpus": ProcessInfo.processInfo.activeProcessorCount,

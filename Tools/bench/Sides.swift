@@ -98,8 +98,8 @@ struct SideParameters: Sendable {
     var pageSize: Int
     /// Diagnostic only: commits without fsync on both sides, to expose CPU cost.
     var durable = true
-    /// The LMDB initial map size on both sides (the engine's default is 64 MiB).
-    var initialMapMiB = 64
+    /// The LMDB initial map size on both sides; `nil` keeps each side's default (64 MiB).
+    var initialMapMiB: Int?
 }
 
 /// What a loop of operations did: calls per task or thread, and each call's latency (ns).
@@ -160,7 +160,7 @@ enum Measure {
         let directory = p.directory + "/engine"
         var configuration = Vault.Configuration(dataDirectory: directory)
         configuration.durable = p.durable
-        configuration.initialMapSize = p.initialMapMiB << 20
+        if let mib = p.initialMapMiB { configuration.initialMapSize = mib << 20 }
         let vault = try Vault.initialize(configuration)
         _ = try await vault.createTenant(tenant)
         let requests = (0..<p.concurrency).map {
@@ -182,7 +182,7 @@ enum Measure {
     static func rawAppend(_ p: SideParameters) async throws -> SideResult {
         let setupStart = ContinuousClock.now
         let path = p.directory + "/raw"
-        let store = try RawStore(path: path, durable: p.durable, initialMapSize: p.initialMapMiB << 20)
+        let store = try RawStore(path: path, durable: p.durable, initialMapSize: p.initialMapMiB.map { $0 << 20 })
         let writer = RawWriter(store: store)
         let conversations = (0..<p.concurrency).map { _ in SecureRandom.bytes(16) }
         let templates = try (0..<p.concurrency).map {
@@ -247,7 +247,7 @@ enum Measure {
         let setupStart = ContinuousClock.now
         var configuration = Vault.Configuration(dataDirectory: p.directory + "/engine")
         configuration.durable = p.durable
-        configuration.initialMapSize = p.initialMapMiB << 20
+        if let mib = p.initialMapMiB { configuration.initialMapSize = mib << 20 }
         let vault = try Vault.initialize(configuration)
         _ = try await vault.createTenant(tenant)
         let conversation = "bench-read"
@@ -272,7 +272,7 @@ enum Measure {
     static func rawRead(_ p: SideParameters) throws -> SideResult {
         let setupStart = ContinuousClock.now
         let path = p.directory + "/raw"
-        let store = try RawStore(path: path, durable: p.durable, initialMapSize: p.initialMapMiB << 20)
+        let store = try RawStore(path: path, durable: p.durable, initialMapSize: p.initialMapMiB.map { $0 << 20 })
         let conversation = SecureRandom.bytes(16)
         let template = try Payload.ConversationTemplate(conversationID: "bench-read", dek: store.dek.key)
         try store.prefill(conversation: conversation, template: template, message: Payload.message(0),

@@ -128,5 +128,13 @@ struct Options: Sendable {
 
 /// Writes a line to standard error.
 func log(_ text: String) {
-    fputs(text + "\n", stderr)
+    var line = text + "\n"
+    line.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+    }
 }

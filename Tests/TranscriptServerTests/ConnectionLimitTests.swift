@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+import TranscriptAPI
+import TranscriptClient
+import TranscriptVault
+
+/// Over-long lines, idle and slow clients: each is answered or closed, and nobody else notices.
+@Suite("Connection limits")
+struct ConnectionLimitTests {
+    static func smallLimits(_ configuration: inout ServerConfiguration) {
+        configuration.limits.lineBytes = 64 << 10
+        configuration.limits.unauthenticatedIdleTimeoutMs = 300
+        configuration.limits.idleTimeoutMs = 1000
+    }
+
+    @Test("an over-long line is answered with -32013, then the connection is closed; nothing else changes")
+    func overLongLine() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let token = try await server.token(tenants: ["acme"])
+            let bystander = try await server.client(token: token)
+            _ = try await bystander.append(AppendParams(conversationID: "c", messages: [sampleMessage("kept", 1)]))
+
+            let victim = try await server.client(token: token)
+            let huge = #"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[{"x":""#
+                + String(repeating: "x", count: 70 << 10) + #""}]},"id":9}"#
+            let answer = try errorAnswer(try await victim.sendRaw(bytes(huge)))
+            #expect(answer.error.code == RPCError.Code.tooLarge)
+            #expect(answer.error.name == "tvault.TooLarge")
+            #expect(answer.id == RPCID.null)
+
+            // The connection is closed: the next call fails rather than being answered (or hanging).
+            let next = try await within(5, "a call on the closed connection to fail") {
+                do {
+                    _ = try await victim.systemInfo()
+                    return nil as ClientError?
+                } catch let error as ClientError {
+                    return error
+                }
+            }
+            #expect(next == .connectionClosed)
+
+            // The other connection is unaffected, and the conversation is as it was.
+            let stored = try await bystander.readAll(conversation: "c")
+            #expect(stored.map(\.message) == [sampleMessage("kept", 1)])
+            _ = try await bystander.append(AppendParams(conversationID: "c", messages: [sampleMessage("kept", 2)]))
+            try await bystander.close()
+        }
+    }
+
+    @Test("an over-long line without any newline is answered as soon as it passes the limit")
+    func overLongWithoutNewline() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let socket = try RawSocket(path: server.socketPath)
+            let writer = Task { try? await offload { try socket.write(Array(repeating: UInt8(ascii: "a"), count: (64 << 10) + 1)) } }
+            let line = try await offload { try socket.readLine(timeout: 5) }
+            _ = await writer.value
+            #expect(try errorAnswer(try #require(line)).error.code == RPCError.Code.tooLarge)
+            try await offload { try socket.waitForClose(timeout: 5) }
+        }
+    }
+
+    @Test("a line exactly at the limit is served")
+    func lineAtLimit() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let client = try await server.client(token: try await server.token(tenants: ["acme"]))
+            let prefix = #"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[{"x":""#
+            let suffix = #""}]},"id":1}"#
+            let line = prefix + String(repeating: "y", count: (64 << 10) - prefix.utf8.count - suffix.utf8.count) + suffix
+            #expect(line.utf8.count == 64 << 10)
+            let result = try RPCResponse.decode(try await client.sendRaw(bytes(line))).decodeResult(AppendResult.self)
+            #expect(result.firstSeq == 1)
+            try await client.close()
+        }
+    }
+
+    @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
+    func unauthenticatedDrip() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let socket = try RawSocket(path: server.socketPath)
+            let started = ContinuousClock.now
+            // One byte every 100 ms of a request that never ends; stop when the server hangs up.
+            let closed = try await offload { () -> Bool in
+                for byte in Array(#"{"jsonrpc":"2.0","method":"auth","params":{"token":"tvt_"#.utf8) + Array(repeating: UInt8(ascii: "a"), count: 100) {
+                    if socket.isClosedByPeer() { return true }
+                    do { try socket.write([byte]) } catch { return true }
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+                return false
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(closed, "still open after 10 s of dripping")
+            #expect(elapsed >= .milliseconds(250))
+            #expect(elapsed < .seconds(5))
+        }
+    }
+
+    @Test("an unauthenticated connection that sends nothing is closed; one that authenticates is not")
+    func unauthenticatedIdle() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let silent = try RawSocket(path: server.socketPath)
+            let started = ContinuousClock.now
+            try await offload { try silent.waitForClose(timeout: 5) }
+            #expect(ContinuousClock.now - started >= .milliseconds(250))
+
+            // Requests other than auth do not extend the deadline either.
+            let busy = try RawSocket(path: server.socketPath)
+            let answered = try await offload { () -> Int in
+                var answered = 0
+                for id in 0..<50 {
+                    guard (try? busy.write(requestLine(id: id, "system.info") + [10])) != nil,
+                          (try? busy.readLine(timeout: 2)) != nil else { return answered }
+                    answered += 1
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                return answered
+            }
+            #expect(answered < 50, "system.info kept an unauthenticated connection open")
+
+            let client = try await server.client(token: try await server.token(tenants: ["acme"]))
+            try await Task.sleep(for: .milliseconds(600))
+            _ = try await client.systemInfo()
+            try await client.close()
+        }
+    }
+
+    @Test("an authenticated idle connection is closed after the idle timeout; activity keeps it open")
+    func authenticatedIdle() async throws {
+        try await withServer(configure: Self.smallLimits) { server in
+            let token = try await server.token(tenants: ["acme"])
+            let socket = try RawSocket(path: server.socketPath)
+            try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
+            let started = ContinuousClock.now
+            let auth = try await offload { try socket.readLine() }
+            _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
+            try await offload { try socket.waitForClose(timeout: 10) }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(900))
+
+            // A connection that keeps talking outlives the idle timeout several times over.
+            let active = try await server.client(token: token)
+            let activeStart = ContinuousClock.now
+            while ContinuousClock.now - activeStart < .milliseconds(2500) {
+                _ = try await active.list(ListParams())
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await active.close()
+        }
+    }
+
+    @Test("a client that half-closes after pipelining still gets every answer")
+    func halfClose() async throws {
+        try await withServer { server in
+            let socket = try RawSocket(path: server.socketPath)
+            try socket.write((1...5).flatMap { requestLine(id: $0, "system.info") + [10] })
+            socket.shutdownWrite()
+            let lines = try await offload { try socket.readLines(5) }
+            #expect(try lines.map { try RPCResponse.decode($0).id } == (1...5).map { RPCID(Int64($0)) })
+            try await offload { try socket.waitForClose(timeout: 5) }
+        }
+    }
+
+    @Test("a client that vanishes mid-request harms no one")
+    func vanishingClient() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            for _ in 0..<20 {
+                let socket = try RawSocket(path: server.socketPath)
+                try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10]
+                    + requestLine(id: 2, "conversation.append", #"{"conversation_id":"v","messages":[{"a":1}]}"#) + [10]
+                    + bytes(#"{"jsonrpc":"2.0","method":"conversa"#))
+            }
+            let client = try await server.client(token: token)
+            _ = try await client.append(AppendParams(conversationID: "other", messages: [bytes("{}")]))
+            #expect(try await client.readAll(conversation: "other").count == 1)
+            try await client.close()
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Synchronization
+import Testing
+import TranscriptAPI
+import TranscriptClient
+import TranscriptVault
+
+/// A graceful shutdown (what SIGTERM triggers in `tvault serve`) while clients are busy.
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    /// An append the server acknowledged.
+    struct Ack: Sendable {
+        let conversation: String
+        let seq: UInt64
+        let message: [UInt8]
+    }
+
+    /// What one writer saw.
+    struct WriterOutcome: Sendable {
+        var acks: [Ack] = []
+        var unavailable = 0
+        var closed = false
+        var unexpected: [String] = []
+    }
+
+    /// A counter shared by tasks.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        func increment() { value.add(1, ordering: .relaxed) }
+        var current: Int { value.load(ordering: .relaxed) }
+    }
+
+    /// Appends to `conversation` one message at a time until the connection is closed.
+    static func write(_ client: TranscriptClient, conversation: String, progress: Counter) async -> WriterOutcome {
+        var outcome = WriterOutcome()
+        for index in 1...100_000 {
+            let message = sampleMessage(conversation, index)
+            do {
+                let result = try await client.append(AppendParams(conversationID: conversation, messages: [message]))
+                if result.firstSeq != UInt64(outcome.acks.count + 1) || result.lastSeq != result.firstSeq
+                    || result.conversationID != conversation {
+                    outcome.unexpected.append("append \(index) of \(conversation) answered \(result)")
+                }
+                outcome.acks.append(Ack(conversation: conversation, seq: result.firstSeq, message: message))
+                progress.increment()
+            } catch ClientError.connectionClosed {
+                outcome.closed = true
+                return outcome
+            } catch let error as ClientError where error.rpcError?.code == RPCError.Code.unavailable {
+                outcome.unavailable += 1
+            } catch {
+                outcome.unexpected.append("\(conversation): \(error)")
+                return outcome
+            }
+        }
+        outcome.unexpected.append("\(conversation): never closed")
+        return outcome
+    }
+
+    /// Runs 8 clients (3 pipelined writers each) against a server, shuts it down under load,
+    /// and returns the data directory and what the writers saw. The server and its vault are
+    /// gone when this returns.
+    static func loadAndShutdown() async throws -> (directory: String, outcomes: [WriterOutcome]) {
+        let server = try await TestServer.start()
+        let token = try await server.token(tenants: ["acme"])
+        var clients: [TranscriptClient] = []
+        for _ in 0..<8 { clients.append(try await server.client(token: token)) }
+        let progress = Counter()
+        let outcomes = try await withThrowingTaskGroup(of: WriterOutcome.self) { group in
+            for (index, client) in clients.enumerated() {
+                for lane in 0..<3 {
+                    group.addTask { await write(client, conversation: "load-\(index)-\(lane)", progress: progress) }
+                }
+            }
+            // Shut down in the middle of the load.
+            while progress.current < 300 {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            await server.group.triggerGracefulShutdown()
+            var outcomes: [WriterOutcome] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        let task = server.task
+        try await within(20, "the server to stop") { try await task.value }
+        // New connections are refused once the server has stopped.
+        #expect(throws: (any Error).self) { _ = try RawSocket(path: server.socketPath) }
+        server.vault.close()
+        return (server.directory, outcomes)
+    }
+
+    /// Opens the store once the last server reference has let go of it.
+    static func reopen(_ directory: String) async throws -> Vault {
+        for _ in 0..<200 {
+            do {
+                return try Vault.open(TestServer.vaultConfiguration(directory))
+            } catch VaultError.storeLocked {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        throw HarnessError("the stopped server still holds the data directory after 5 s")
+    }
+
+    @Test("shutdown during load: every acknowledged append is stored, byte for byte, after reopening")
+    func shutdownDuringLoad() async throws {
+        let (directory, outcomes) = try await Self.loadAndShutdown()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for outcome in outcomes {
+            #expect(outcome.unexpected.isEmpty, "\(outcome.unexpected)")
+            #expect(outcome.closed)
+        }
+        let acks = outcomes.flatMap(\.acks)
+        #expect(acks.count >= 300)
+
+        let vault = try await Self.reopen(directory)
+        defer { vault.close() }
+        for (conversation, conversationAcks) in Dictionary(grouping: acks, by: \.conversation) {
+            var stored: [StoredMessage] = []
+            var after: UInt64 = 0
+            while true {
+                let page = try vault.read(tenant: "acme", conversationID: conversation, afterSeq: after, limit: 1000)
+                stored += page.messages
+                guard let next = page.nextAfterSeq else { break }
+                after = next
+            }
+            #expect(stored.map(\.seq) == Array(1...UInt64(stored.count)), "\(conversation)")
+            for ack in conversationAcks {
+                #expect(stored.indices.contains(Int(ack.seq) - 1) && stored[Int(ack.seq) - 1].message == ack.message,
+                        "acknowledged seq \(ack.seq) of \(conversation) is missing or different")
+            }
+            // Every request the server read was answered before it closed the connection, so
+            // nothing is stored that the client was not told about.
+            #expect(stored.count == conversationAcks.count, "\(conversation): stored \(stored.count), acknowledged \(conversationAcks.count)")
+        }
+    }
+
+    @Test("requests read after shutdown began are answered -32050; earlier ones succeed, in order")
+    func pipelinedAcrossShutdown() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let socket = try RawSocket(path: server.socketPath)
+        try socket.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10])
+        _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine() })).decodeResult(AuthResult.self)
+
+        let count = 3000
+        var payload: [UInt8] = []
+        for id in 1...count {
+            payload += requestLine(id: id, "conversation.append", #"{"conversation_id":"p","messages":[{"i":\#(id)}]}"#) + [10]
+        }
+        let writer = Task { try? await offload { try socket.write(payload) } }
+        let received = Counter()
+        let reader = Task { try await offload { () -> [[UInt8]] in
+            var lines: [[UInt8]] = []
+            while let line = try socket.readLine(timeout: 20) {
+                lines.append(line)
+                received.increment()
+            }
+            return lines
+        } }
+        // Shut down as soon as the first answers arrive, while the rest are in flight.
+        while received.current < 10 { try await Task.sleep(for: .milliseconds(1)) }
+        await server.group.triggerGracefulShutdown()
+        let lines = try await reader.value
+        _ = await writer.value
+        let task = server.task
+        try await within(20, "the server to stop") { try await task.value }
+
+        var successes: [UInt64] = []
+        var refused = 0
+        for (offset, line) in lines.enumerated() {
+            let response = try RPCResponse.decode(line)
+            #expect(response.id == RPCID(Int64(offset + 1)), "answers out of order")
+            switch response.outcome {
+            case .result:
+                #expect(refused == 0, "a request read after the shutdown began was served")
+                successes.append(try response.decodeResult(AppendResult.self).firstSeq)
+            case .error(let error):
+                #expect(error.code == RPCError.Code.unavailable)
+                refused += 1
+            }
+        }
+        #expect(successes.count >= 10)
+        #expect(successes == Array(1...UInt64(successes.count)))
+        #expect(refused > 0, "every request was served before the shutdown began: nothing was tested")
+        #expect(lines.count <= count)
+
+        let stored = try server.vault.read(tenant: "acme", conversationID: "p", limit: 1000)
+        let all = try (stored.nextAfterSeq == nil ? stored.messages : stored.messages
+            + server.vault.read(tenant: "acme", conversationID: "p", afterSeq: 1000, limit: 1000).messages
+            + server.vault.read(tenant: "acme", conversationID: "p", afterSeq: 2000, limit: 1000).messages)
+        #expect(all.count == successes.count)
+        for message in all {
+            #expect(message.message == bytes(#"{"i":\#(message.seq)}"#))
+        }
+        server.vault.close()
+    }
+
+    @Test("idle connections are closed by a graceful shutdown and the sockets disappear")
+    func idleConnectionsClosed() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let idle = try RawSocket(path: server.socketPath)
+        try idle.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
+        _ = try await offload { try idle.readLine() }
+        let unauthenticated = try RawSocket(path: server.socketPath)
+        try await server.shutdown()
+        try await offload { try idle.waitForClose(timeout: 5) }
+        try await offload { try unauthenticated.waitForClose(timeout: 5) }
+        #expect(!FileManager.default.fileExists(atPath: server.socketPath))
+        #expect(!FileManager.default.fileExists(atPath: server.adminSocketPath))
+        server.vault.close()
+    }
+
+    @Test("an open admin connection does not hold up a graceful shutdown")
+    func adminConnectionDoesNotBlockShutdown() async throws {
+        let server = try await TestServer.start(configure: { $0.limits.idleTimeoutMs = 60_000 })
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let admin = try await server.adminClient()
+        _ = try await admin.sendRaw(requestLine(id: 1, "status"))
+        let outcome: Result<Void, any Error>
+        do {
+            try await server.shutdown(timeout: 5)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        #expect(throws: Never.self) { try outcome.get() }
+        try? await admin.close()
+        // Let the server finish in any case, so that the store can be closed.
+        let task = server.task
+        _ = try? await within(60, "the server to stop") { try await task.value }
+        server.vault.close()
+    }
+}
