@@ -1,5 +1,5 @@
 import Foundation
-public import TranscriptAPI
+import TranscriptAPI
 public import TranscriptVault
 
 extension AdminDispatcher {

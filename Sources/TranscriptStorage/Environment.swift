@@ -74,11 +74,12 @@ public final class Environment: @unchecked Sendable {
                     try LMDBError.check(mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi))
                     opened[name] = Database(dbi: dbi, name: name)
                 }
-                try LMDBError.check(mdb_txn_commit(txn))
             } catch {
                 mdb_txn_abort(txn)
                 throw error
             }
+            // A failed commit frees the transaction itself.
+            try LMDBError.check(mdb_txn_commit(txn))
             self.databases = opened
         } catch {
             mdb_env_close(env)
@@ -144,14 +145,16 @@ public final class Environment: @unchecked Sendable {
         defer { pthread_rwlock_unlock(resizeLock) }
         var txn: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
+        let result: R
         do {
-            let result = try body(WriteTransaction(core: TransactionCore(handle: txn!)))
-            try LMDBError.check(mdb_txn_commit(txn))
-            return result
+            result = try body(WriteTransaction(core: TransactionCore(handle: txn!)))
         } catch {
             mdb_txn_abort(txn)
             throw error
         }
+        // A failed commit has already freed the transaction: it must not be aborted again.
+        try LMDBError.check(mdb_txn_commit(txn))
+        return result
     }
 
     /// Doubles the map (by at most 1 GiB a step), with every transaction of this process closed.

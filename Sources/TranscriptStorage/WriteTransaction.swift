@@ -73,13 +73,15 @@ public struct WriteTransaction {
     public func nested<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         var child: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(mdb_txn_env(core.handle), core.handle, 0, &child))
+        let result: R
         do {
-            let result = try body(WriteTransaction(core: TransactionCore(handle: child!)))
-            try LMDBError.check(mdb_txn_commit(child))
-            return result
+            result = try body(WriteTransaction(core: TransactionCore(handle: child!)))
         } catch {
             mdb_txn_abort(child)
             throw error
         }
+        // A failed commit frees the child transaction itself: it must not be aborted again.
+        try LMDBError.check(mdb_txn_commit(child))
+        return result
     }
 }

@@ -5,6 +5,8 @@
 /// metadata are sealed under the DEK in `sealedMetadata`.
 struct ConversationRecord: Sendable {
     static let version: UInt8 = 1
+    /// Where the sealed DEK sits in an encoded record (after version, KEK version and length).
+    static let sealedDEKRange = 9..<(9 + 72)
 
     var kekVersion: UInt32
     var sealedDEK: [UInt8]

@@ -72,9 +72,11 @@ enum AssociatedData {
         return ad.bytes
     }
 
+    private static let dekLabel = Array("tvault.dek.v1".utf8)
+
     static func dek(storeID: [UInt8], tenant: UInt32, conversation: [UInt8], kekVersion: UInt32) -> [UInt8] {
-        var ad = RecordWriter()
-        ad.raw(Array("tvault.dek.v1".utf8)); ad.raw(storeID); ad.u32(tenant); ad.raw(conversation); ad.u32(kekVersion)
+        var ad = RecordWriter(capacity: 56)
+        ad.raw(dekLabel); ad.raw(storeID); ad.u32(tenant); ad.raw(conversation); ad.u32(kekVersion)
         return ad.bytes
     }
 
@@ -84,9 +86,11 @@ enum AssociatedData {
         return ad.bytes
     }
 
+    private static let messageLabel = Array("tvault.msg.v1".utf8)
+
     static func message(tenant: UInt32, conversation: [UInt8], seq: UInt64, createdAt: Int64) -> [UInt8] {
-        var ad = RecordWriter(capacity: 48)
-        ad.raw(Array("tvault.msg.v1".utf8)); ad.u32(tenant); ad.raw(conversation); ad.u64(seq); ad.i64(createdAt); ad.u8(1)
+        var ad = RecordWriter(capacity: 56)
+        ad.raw(messageLabel); ad.u32(tenant); ad.raw(conversation); ad.u64(seq); ad.i64(createdAt); ad.u8(1)
         return ad.bytes
     }
 }

@@ -132,6 +132,9 @@ extension Vault {
             let sealedDEK = try AEAD.sealKey(key, using: kek.key, authenticating: AssociatedData.dek(
                 storeID: storeID, tenant: tenant.number, conversation: ck, kekVersion: keys.currentKEK))
             dek = KeyBox(key)
+            // Cached now so that the next append does not unwrap it again; if this batch
+            // fails, the entry is simply never asked for (its key names this sealed DEK).
+            dekCache.insert(dek, for: Array.bigEndian(tenant.number) + ck + sealedDEK.prefix(8))
             let metadata = ConversationMetadata(
                 conversationID: request.conversationID, subjectID: request.subjectID,
                 format: request.format, metadata: request.metadata)

@@ -24,13 +24,15 @@ extension Vault {
                 in: db.conversations, forKey: Schema.conversationKey(tenant: record.number, conversation: ck),
                 { try ConversationRecord(decoding: $0) })
             else { throw VaultError.notFound }
+            // No sequence number follows the largest one; `afterSeq + 1` would wrap to the start.
+            guard afterSeq < UInt64.max else { return MessagePage(messages: [], nextAfterSeq: nil) }
             let dek = try dataKey(tenant: keys, conversation: ck, record: conversation)
             let prefix = Schema.conversationKey(tenant: record.number, conversation: ck)
             return try txn.withCursor(db.messages) { cursor in
                 var messages: [StoredMessage] = []
                 messages.reserveCapacity(min(limit, Int(conversation.messageCount)))
                 var entry = try cursor.seek(atLeast: Schema.messageKey(
-                    tenant: record.number, conversation: ck, seq: afterSeq &+ 1))
+                    tenant: record.number, conversation: ck, seq: afterSeq + 1))
                 while let current = entry, current.key.hasPrefix(prefix), messages.count < limit {
                     messages.append(try openMessage(current, tenant: record.number, conversation: ck, dek: dek))
                     entry = try cursor.next()

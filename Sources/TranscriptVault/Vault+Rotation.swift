@@ -87,10 +87,11 @@ extension Vault {
         guard var record = try tenantRecord(name, in: txn), record.number == number else { throw VaultError.notFound }
         guard record.state != .shredded else { throw VaultError.tenantShredded }
         let keys = try keys(forAnyState: record)
-        let current = record.currentKEK
-        guard let newKEK = keys.keks[current] else { throw VaultError.recordCorrupted("tenant record") }
+        let currentVersion = record.currentKEK
+        guard let newKEK = keys.keks[currentVersion] else { throw VaultError.recordCorrupted("tenant record") }
         let prefix = Array.bigEndian(number)
-        var updates: [([UInt8], ConversationRecord)] = []
+        let rewrapper = try KeyRewrapper()
+        var updates: [(key: [UInt8], value: [UInt8])] = []
         var next: [UInt8]?
         try txn.withCursor(db.conversations) { cursor in
             var entry = try cursor.seek(atLeast: start)
@@ -99,37 +100,46 @@ extension Vault {
                     next = Array(current.key)
                     return
                 }
-                // Version byte, then the KEK version: peek before decoding the whole record.
-                let version = current.value.count >= 5 ? current.value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
-                if version != record.currentKEK {
-                    updates.append((Array(current.key), try ConversationRecord(decoding: current.value)))
+                // A conversation record starts `version ‖ KEK version ‖ u32 length ‖ sealed DEK`:
+                // re-wrap by patching those bytes, without decoding the rest.
+                let value = current.value
+                guard value.count >= ConversationRecord.sealedDEKRange.upperBound, value[0] == ConversationRecord.version,
+                      value[5..<9].reduce(UInt32(0), { $0 << 8 | UInt32($1) }) == UInt32(AEAD.sealedKeyByteCount)
+                else { throw VaultError.recordCorrupted("conversation record") }
+                let version = value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                if version != currentVersion {
+                    guard let oldKEK = keys.keks[version] else { throw VaultError.recordCorrupted("conversation key version") }
+                    let ck = Array(current.key[4...])
+                    let sealed: [UInt8]
+                    do {
+                        sealed = try rewrapper.rewrap(
+                            UnsafeRawBufferPointer(rebasing: value[ConversationRecord.sealedDEKRange]),
+                            from: oldKEK.key,
+                            oldAD: AssociatedData.dek(storeID: storeID, tenant: number, conversation: ck, kekVersion: version),
+                            to: newKEK.key,
+                            newAD: AssociatedData.dek(storeID: storeID, tenant: number, conversation: ck, kekVersion: currentVersion))
+                    } catch {
+                        throw VaultError.recordCorrupted("conversation key")
+                    }
+                    var patched = Array(value)
+                    patched.replaceSubrange(1..<5, with: Array.bigEndian(currentVersion))
+                    patched.replaceSubrange(ConversationRecord.sealedDEKRange, with: sealed)
+                    updates.append((Array(current.key), patched))
                 }
                 entry = try cursor.next()
             }
         }
-        for (key, var conversation) in updates {
-            let ck = Array(key[4...])
-            guard let oldKEK = keys.keks[conversation.kekVersion] else { throw VaultError.recordCorrupted("conversation key version") }
-            let dek: SecretKey
-            do {
-                dek = try AEAD.openKey(conversation.sealedDEK, using: oldKEK.key, authenticating: AssociatedData.dek(
-                    storeID: storeID, tenant: number, conversation: ck, kekVersion: conversation.kekVersion))
-            } catch {
-                throw VaultError.recordCorrupted("conversation key")
-            }
-            conversation.sealedDEK = try AEAD.sealKey(dek, using: newKEK.key, authenticating: AssociatedData.dek(
-                storeID: storeID, tenant: number, conversation: ck, kekVersion: current))
-            conversation.kekVersion = current
-            try txn.put(conversation.encoded(), forKey: key, in: db.conversations)
+        for update in updates {
+            try txn.put(update.value, forKey: update.key, in: db.conversations)
         }
         var destroyed: [UInt32] = []
         if next == nil {
-            destroyed = record.keks.map(\.version).filter { $0 != current }
+            destroyed = record.keks.map(\.version).filter { $0 != currentVersion }
             if !destroyed.isEmpty {
-                record.keks.removeAll { $0.version != current }
+                record.keks.removeAll { $0.version != currentVersion }
                 try txn.put(record.encoded(), forKey: Array(name.utf8), in: db.tenants)
                 try audit("key.rotate.finish", [
-                    .init("tenant", auditHash(name, kind: "tenant")), .init("version", "\(current)"),
+                    .init("tenant", auditHash(name, kind: "tenant")), .init("version", "\(currentVersion)"),
                     .init("destroyed", destroyed.map(String.init).joined(separator: ",")),
                 ], in: txn)
             }

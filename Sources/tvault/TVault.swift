@@ -17,7 +17,9 @@ struct TVault: AsyncParsableCommand {
               tvault tenant list --format json
             """,
         version: TVaultVersion.current,
-        subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self, KeyCommand.self, ShredCommand.self, ReceiptCommand.self, RetentionCommand.self]
+        subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self, KeyCommand.self, ShredCommand.self, ReceiptCommand.self, RetentionCommand.self,
+                      StatusCommand.self, StatsCommand.self, VerifyCommand.self, BackupCommand.self, CompactCommand.self,
+                      AuditCommand.self, CompletionsCommand.self]
     )
 }
 

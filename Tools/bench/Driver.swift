@@ -123,7 +123,9 @@ enum Driver {
         let side = r.side.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)
         return "  \(r.workload.rawValue) x\(r.concurrency) run \(run)/\(runs) \(side): \(Report.fixed(r.rate, 0)) \(unit)\(batch), "
             + "p50 \(Report.fixed(r.p50Micros, 0)) us, p99 \(Report.fixed(r.p99Micros, 0)) us, "
-            + "cpu \(Report.fixed(cpu, 0)) us/op, peak RSS \(Report.fixed(Double(r.peakRSSKiB) / 1024, 1)) MiB"
+            + "cpu \(Report.fixed(cpu, 0)) us/op"
+            + (r.workload == .append ? " (busiest thread \(Report.fixed(r.busiestThreadSeconds / max(r.seconds, 1e-9) * 100, 0)) % busy)" : "")
+            + ", peak RSS \(Report.fixed(Double(r.peakRSSKiB) / 1024, 1)) MiB"
     }
 
     static func log(_ line: String) {

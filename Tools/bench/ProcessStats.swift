@@ -30,6 +30,24 @@ enum ProcessStats {
         return (seconds(usage.ru_utime), seconds(usage.ru_stime))
     }
 
+    /// CPU seconds (user + system) used so far by each thread of this process, by thread id,
+    /// from `/proc/self/task/*/stat` (clock-tick resolution).
+    static func threadCPUSeconds() -> [Int: Double] {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var result: [Int: Double] = [:]
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return result }
+        for task in tasks {
+            guard let tid = Int(task),
+                  let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            result[tid] = (user + system) / ticks
+        }
+        return result
+    }
+
     /// Voluntary and involuntary context switches so far.
     static func contextSwitches() -> (voluntary: Int, involuntary: Int) {
         var usage = rusage()

@@ -109,13 +109,16 @@ struct Report {
         out.append("Where the time goes (medians over runs, measured window only):")
         out.append("")
         out.append("| workload | concurrency | side | ops per commit | commits/s | latency p50 / p99 | "
-                   + "CPU µs per op (user+sys) | voluntary switches per op | heap (RssAnon) at end | setup s |")
-        out.append("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                   + "CPU µs per op (user+sys) | busiest thread: µs per op, busy | voluntary switches per op | "
+                   + "heap (RssAnon) at end | setup s |")
+        out.append("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for c in configurations {
             for (side, runs) in [(Side.engine, c.engine), (Side.raw, c.raw)] where !runs.isEmpty {
                 let perCommit = runs.filter { $0.commits > 0 }.map { Double($0.operations) / Double($0.commits) }
                 let commitRate = runs.filter { $0.commits >= 0 }.map { Double($0.commits) / $0.seconds }
                 let cpu = runs.map { $0.operations > 0 ? ($0.cpuUser + $0.cpuSystem) / Double($0.operations) * 1e6 : 0 }
+                let busiest = runs.map { $0.operations > 0 ? $0.busiestThreadSeconds / Double($0.operations) * 1e6 : 0 }
+                let busy = runs.map { $0.seconds > 0 ? $0.busiestThreadSeconds / $0.seconds * 100 : 0 }
                 let switches = runs.map { $0.operations > 0 ? Double($0.voluntarySwitches) / Double($0.operations) : 0 }
                 let rss = Self.summary(runs.map { Double($0.anonRSSKiB) / 1024 }).median
                 let p50 = Self.summary(runs.map(\.p50Micros)).median
@@ -127,7 +130,11 @@ struct Report {
                 let batch = c.workload == .append && !perCommit.isEmpty ? Self.fixed(Self.summary(perCommit).median, 1) : "—"
                 let commits = c.workload == .append && !commitRate.isEmpty ? Self.fixed(Self.summary(commitRate).median, 0) : "—"
                 out.append("| \(c.workload.rawValue) | \(c.concurrency) | \(side.rawValue) | \(batch) | \(commits) | \(latency) | "
-                           + "\(Self.fixed(Self.summary(cpu).median, 1)) | \(Self.fixed(Self.summary(switches).median, 2)) | "
+                           + "\(Self.fixed(Self.summary(cpu).median, 1)) | "
+                           + (c.workload == .append
+                               ? "\(Self.fixed(Self.summary(busiest).median, 1)), \(Self.fixed(Self.summary(busy).median, 0)) % | "
+                               : "— | ")
+                           + "\(Self.fixed(Self.summary(switches).median, 2)) | "
                            + "\(Self.fixed(rss, 1)) MiB | \(Self.fixed(setup, 2)) |")
             }
         }

@@ -45,6 +45,9 @@ struct SideResult: Sendable {
     var p99Micros: Double = 0
     /// Which run of its configuration this was (set by the parent, for pairing).
     var run = 0
+    /// CPU seconds of the busiest thread in the window: for appends, the writer thread, whose
+    /// work is serial (busy share near 100 % means the writer, not the disk, is the limit).
+    var busiestThreadSeconds: Double = 0
 
     var rate: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 }
@@ -55,9 +58,11 @@ struct Snapshot {
     let cpu: (user: Double, system: Double)
     let switches: (voluntary: Int, involuntary: Int)
     let txnid: Int64
+    let threads: [Int: Double]
 
     init(store: String) {
         txnid = ProcessStats.lmdbTransactionID(store: store)
+        threads = ProcessStats.threadCPUSeconds()
         cpu = ProcessStats.cpuSeconds()
         switches = ProcessStats.contextSwitches()
         time = .now
@@ -77,6 +82,7 @@ struct Snapshot {
             peakRSSKiB: ProcessStats.statusKiB("VmHWM"), endRSSKiB: ProcessStats.statusKiB("VmRSS"),
             setupSeconds: setup)
         result.anonRSSKiB = ProcessStats.statusKiB("RssAnon")
+        result.busiestThreadSeconds = end.threads.map { tid, cpu in cpu - (start.threads[tid] ?? 0) }.max() ?? 0
         let sorted = loop.latencies.sorted()
         if !sorted.isEmpty {
             result.p50Micros = Double(sorted[sorted.count / 2]) / 1000

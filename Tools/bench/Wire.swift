@@ -9,7 +9,7 @@ extension SideResult {
             "cpu_user_s": cpuUser, "cpu_system_s": cpuSystem,
             "voluntary_switches": voluntarySwitches, "involuntary_switches": involuntarySwitches,
             "peak_rss_kib": peakRSSKiB, "end_rss_kib": endRSSKiB, "setup_s": setupSeconds,
-            "anon_rss_kib": anonRSSKiB, "p50_us": p50Micros, "p99_us": p99Micros, "run": run,
+            "anon_rss_kib": anonRSSKiB, "p50_us": p50Micros, "p99_us": p99Micros, "run": run, "busiest_thread_s": busiestThreadSeconds,
         ]
     }
 
@@ -34,5 +34,6 @@ extension SideResult {
         anonRSSKiB = int("anon_rss_kib")
         p50Micros = double("p50_us")
         p99Micros = double("p99_us")
+        busiestThreadSeconds = double("busiest_thread_s")
     }
 }
