@@ -80,14 +80,22 @@ let package = Package(
             path: "Tools/load"
         ),
         .executableTarget(
+            name: "tvault-bench-keys",
+            dependencies: ["TranscriptVault", "TranscriptCrypto"],
+            path: "Tools/bench-keys"
+        ),
+        .executableTarget(
             name: "tvault-crash",
             dependencies: ["TranscriptVault"],
             path: "Tools/crash"
         ),
+        .executableTarget(name: "tvault-faults", dependencies: ["TranscriptVault"], path: "Tools/faults"),
         .testTarget(name: "TranscriptCryptoTests", dependencies: ["TranscriptCrypto"]),
         .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage"]),
         .testTarget(name: "TranscriptVaultTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"]),
         .testTarget(name: "TranscriptAPITests", dependencies: ["TranscriptAPI"]),
+        .testTarget(name: "TVaultCLITests", dependencies: ["TranscriptVault", "TranscriptStorage"]),
+        .testTarget(name: "TranscriptErasureTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"]),
         .testTarget(
             name: "TranscriptServerTests",
             dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault"]

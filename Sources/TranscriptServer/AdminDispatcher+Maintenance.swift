@@ -83,6 +83,7 @@ extension AdminDispatcher {
             w.member("records", report.records)
             w.member("failures", report.failureCount)
             w.member("tenants", report.tenants)
+            w.member("skipped", report.skipped)
             w.key("counts")
             w.object { w in
                 for kind in VerifyReport.Kind.allCases where kind != .tenant {

@@ -127,9 +127,13 @@ public final class TranscriptServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler(
-                    unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
-                    idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: admin))
+                // The admin socket serves its owner only and runs long requests (verify,
+                // backup); it has no idle timeout.
+                if !admin {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler(
+                        unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
+                        idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false))
+                }
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)))
                 return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
             }

@@ -83,9 +83,13 @@ struct ReceiptRecord: Sendable {
         try reader.finish()
     }
 
-    /// Erased when the root epoch has moved past the shred's and the tenant holds no KEK
-    /// version that existed at the shred (a shredded tenant holds none at all).
-    func isErased(tenant record: TenantRecord?, rootEpoch: UInt64) -> Bool {
+    /// Erased when the root epoch has moved past the shred's, the tenant holds no KEK version
+    /// that existed at the shred (a shredded tenant holds none at all), and the tenant's
+    /// pending-erasure mark (`pendingSince`: the oldest shred it waits for) is not this shred's:
+    /// only a completed erasure epoch clears it, and only an epoch rotates the KEK before the
+    /// root, which is what puts the DEK out of reach of copies taken in between.
+    func isErased(tenant record: TenantRecord?, rootEpoch: UInt64, pendingSince: Int64? = nil) -> Bool {
+        if let pendingSince, pendingSince <= createdAt { return false }
         guard rootEpoch > epochAtShred else { return false }
         guard let record else { return true }
         return record.keks.allSatisfy { $0.version > kekVersionAtShred }

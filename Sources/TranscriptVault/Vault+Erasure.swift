@@ -12,13 +12,28 @@ public struct ErasureEpoch: Sendable, Equatable {
 
 extension Vault {
     /// Records in `erasures` that a tenant needs an erasure epoch. The value changes with each
-    /// shred, so an epoch clears only the entries it has covered.
-    func markErasurePending(tenant: UInt32, in txn: WriteTransaction) throws {
+    /// shred, so an epoch clears only the entries it has covered; its time stays that of the
+    /// oldest shred not covered yet, so that later shreds never postpone the epoch it waits for.
+    func markErasurePending(tenant: UInt32, at now: Int64 = Clock.nowMilliseconds(), in txn: WriteTransaction) throws {
+        var since = now
+        if let existing = try txn.value(in: db.erasures, forKey: .bigEndian(tenant)),
+           let older = try? Self.erasureSince(existing) {
+            since = min(since, older)
+        }
         var value = RecordWriter(capacity: 17)
         value.u8(1)
-        value.i64(Clock.nowMilliseconds())
+        value.i64(since)
         value.raw(SecureRandom.bytes(8))
         try txn.put(value.bytes, forKey: .bigEndian(tenant), in: db.erasures)
+    }
+
+    /// The time of the oldest shred an `erasures` entry waits for.
+    static func erasureSince(_ value: [UInt8]) throws -> Int64 {
+        try value.withUnsafeBytes { buffer in
+            var reader = RecordReader(buffer, kind: "erasure")
+            try reader.version(1)
+            return try reader.i64()
+        }
     }
 
     /// Whether any shred waits for an erasure epoch, and since when (ms since the epoch).
@@ -69,6 +84,11 @@ extension Vault {
         let tenants = try self.tenantRecords().filter { numbers.contains($0.number) }
         var rotated: [String] = []
         for tenant in tenants where tenant.state != .shredded {
+            // A rotation a crash interrupted is finished first, and is not enough: its version
+            // may already wrap DEKs shredded since, so a fresh version follows in any case.
+            if tenant.keks.count > 1 {
+                _ = try await rotateTenantKEKLocked(tenant.name, batchSize: 5000, progress: nil)
+            }
             _ = try await rotateTenantKEKLocked(tenant.name, batchSize: 5000, progress: nil)
             rotated.append(tenant.name)
         }

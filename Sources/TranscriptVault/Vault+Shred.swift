@@ -115,7 +115,7 @@ extension Vault {
             createdAt: Clock.nowMilliseconds(), kekVersionAtShred: tenant.keks.map(\.version).max() ?? tenant.currentKEK,
             epochAtShred: try rootEpoch(in: txn))
         try txn.put(record.encoded(), forKey: id, in: db.receipts)
-        try markErasurePending(tenant: tenant.number, in: txn)
+        try markErasurePending(tenant: tenant.number, at: record.createdAt, in: txn)
         return Receipt(id: Self.encodeCursor(id), tenant: tenant.name, status: .pending, target: target,
                        conversations: conversations, createdAt: record.createdAt)
     }
@@ -129,7 +129,9 @@ extension Vault {
                   tenant == nil || tenant == record.tenantName
             else { throw VaultError.notFound }
             let current = try tenantRecord(record.tenantName, in: txn)
-            let erased = record.isErased(tenant: current?.number == record.tenant ? current : nil, rootEpoch: try rootEpoch(in: txn))
+            let pending = try txn.value(in: db.erasures, forKey: .bigEndian(record.tenant)).flatMap { try? Self.erasureSince($0) }
+            let erased = record.isErased(tenant: current?.number == record.tenant ? current : nil, rootEpoch: try rootEpoch(in: txn),
+                                         pendingSince: pending)
             return Receipt(id: id, tenant: record.tenantName, status: erased ? .erased : .pending, target: record.target,
                            conversations: record.conversations, createdAt: record.createdAt)
         }

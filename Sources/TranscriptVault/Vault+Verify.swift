@@ -41,6 +41,8 @@ private struct VerifyScan {
         var keks: [UInt32: KeyBox]
         /// KEK versions that exist but failed to open.
         var brokenKEKs: Set<UInt32>
+        /// A shredded tenant: its keys are gone by design, and its records wait to be purged.
+        var isShredded = false
     }
 
     let vault: Vault
@@ -88,8 +90,9 @@ private struct VerifyScan {
                 fail(.init(tenant: name, kind: .tenant, check: "unreadable"))
                 continue
             }
-            var context = TenantContext(name: name, keks: [:], brokenKEKs: [])
+            var context = TenantContext(name: name, keks: [:], brokenKEKs: [], isShredded: record.state == .shredded)
             defer { tenants[record.number] = context }
+            if context.isShredded { continue }
             guard let root = vault.roots.withLock({ $0[record.epoch] }) else {
                 if let newest = vault.roots.withLock({ $0.keys.max() }), record.epoch < newest {
                     throw VaultError.unavailable("the root key was rotated during verify; run it again")
@@ -163,6 +166,10 @@ private struct VerifyScan {
     /// message count the record claims (if it decoded).
     mutating func openConversation(key: [UInt8], value: UnsafeRawBufferPointer, owner: TenantContext?) -> (dek: KeyBox?, messageCount: UInt64?) {
         tick()
+        if owner?.isShredded == true {
+            report.skipped += 1
+            return (nil, nil)
+        }
         opened(.conversation)
         let position = Self.hex(key)
         guard key.count == 4 + Schema.idHashLength, let record = try? ConversationRecord(decoding: value) else {
@@ -202,6 +209,10 @@ private struct VerifyScan {
 
     mutating func openMessage(_ entry: Cursor.Entry, key: [UInt8], owner: TenantContext?, dek: KeyBox?) {
         tick()
+        if owner?.isShredded == true {
+            report.skipped += 1
+            return
+        }
         opened(.message)
         let seq = entry.key.count == key.count + 8 ? entry.key[key.count...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : nil
         guard let owner else {
@@ -222,13 +233,18 @@ private struct VerifyScan {
 
     mutating func failOrphan(_ key: UnsafeRawBufferPointer) {
         tick()
-        opened(.message)
         let length = 4 + Schema.idHashLength
         guard key.count == length + 8 else {
+            opened(.message)
             fail(.init(tenant: nil, kind: .message, check: "orphan"))
             return
         }
         let prefix = Array(key[..<length])
+        if tenants[Self.tenantNumber(prefix)]?.isShredded == true {
+            report.skipped += 1
+            return
+        }
+        opened(.message)
         let seq = key[length...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         fail(.init(tenant: tenants[Self.tenantNumber(prefix)]?.name, kind: .message, conversation: Self.hex(prefix), seq: seq, check: "orphan"))
     }

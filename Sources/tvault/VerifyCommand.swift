@@ -18,7 +18,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Example:
               tvault verify --format json
-              # {"records":12,"failures":0,"tenants":1,"counts":{"kek":1,"index_key":1,"conversation":2,
+              # {"records":12,"failures":0,"tenants":1,"skipped":0,"counts":{"kek":1,"index_key":1,"conversation":2,
               #  "dek":2,"metadata":2,"message":4},"details":[],"details_truncated":false}
             """
     )
