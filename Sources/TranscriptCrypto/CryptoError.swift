@@ -36,4 +36,9 @@ public struct CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         case .libraryUnavailable: "libsodium could not be initialised"
         }
     }
+
+    /// Lets `catch CryptoError.authenticationFailed` match.
+    public static func ~= (pattern: CryptoError, error: any Error) -> Bool {
+        (error as? CryptoError) == pattern
+    }
 }

@@ -112,14 +112,19 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read-only snapshot and returns its result.
     public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
         pthread_rwlock_rdlock(resizeLock)
-        defer { pthread_rwlock_unlock(resizeLock) }
         var txn: OpaquePointer?
         var status = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
         if status == MDB_MAP_RESIZED {
-            // Another process grew the map; adopt its size and try once more.
+            // Another process grew the map: adopt its size with every transaction of this
+            // process closed (the exclusive side of the lock), then try once more.
+            pthread_rwlock_unlock(resizeLock)
+            pthread_rwlock_wrlock(resizeLock)
             mdb_env_set_mapsize(handle, 0)
+            pthread_rwlock_unlock(resizeLock)
+            pthread_rwlock_rdlock(resizeLock)
             status = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
         }
+        defer { pthread_rwlock_unlock(resizeLock) }
         try LMDBError.check(status)
         defer { mdb_txn_abort(txn) }
         return try body(ReadTransaction(core: TransactionCore(handle: txn!)))

@@ -67,7 +67,7 @@ public struct AuditVerification: Sendable, Equatable {
     public var records: Int
     /// The first record that failed, or `nil` when the chain is whole.
     public var firstBroken: UInt64?
-    /// Why it failed: `edited`, `removed or reordered`, `truncated`, `unreadable`.
+    /// Why it failed: `edited`, `reordered`, `removed or reordered`, `truncated`, `unreadable`.
     public var problem: String?
 
     /// Whether the log is intact.

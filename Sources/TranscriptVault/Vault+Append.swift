@@ -134,7 +134,7 @@ extension Vault {
             dek = KeyBox(key)
             // Cached now so that the next append does not unwrap it again; if this batch
             // fails, the entry is simply never asked for (its key names this sealed DEK).
-            dekCache.insert(dek, for: Array.bigEndian(tenant.number) + ck + sealedDEK.prefix(8))
+            dekCache.insert(dek, for: Array.bigEndian(tenant.number) + ck + sealedDEK)
             let metadata = ConversationMetadata(
                 conversationID: request.conversationID, subjectID: request.subjectID,
                 format: request.format, metadata: request.metadata)
@@ -200,10 +200,11 @@ extension Vault {
 
     /// The conversation's DEK, from the cache or unwrapped under the tenant's KEK.
     ///
-    /// The cache key includes the first bytes of the sealed DEK (its random nonce), so a
-    /// conversation shredded and created again never meets its predecessor's key.
+    /// The cache key includes the whole sealed DEK, so a conversation shredded and created
+    /// again never meets its predecessor's key, and a stored DEK that was altered is unwrapped
+    /// (and found out) instead of being served from the cache.
     func dataKey(tenant keys: TenantKeys, conversation ck: [UInt8], record: ConversationRecord) throws -> KeyBox {
-        let cacheKey = Array.bigEndian(keys.number) + ck + record.sealedDEK.prefix(8)
+        let cacheKey = Array.bigEndian(keys.number) + ck + record.sealedDEK
         if let cached = dekCache.lookup(cacheKey) { return cached }
         guard let kek = keys.keks[record.kekVersion] else { throw VaultError.recordCorrupted("conversation key version") }
         let dek: SecretKey

@@ -70,9 +70,9 @@ extension Vault {
                     guard let decoded = try? AuditRecord.decode(current.value) else { return (keySeq, "unreadable") }
                     count += 1
                     let mac = Self.auditMAC(decoded.record.body() + decoded.previous, key: auditKey)
-                    guard KeyedHash.constantTimeEqual(mac, decoded.mac), decoded.record.seq == keySeq else {
-                        return (keySeq, "edited")
-                    }
+                    guard KeyedHash.constantTimeEqual(mac, decoded.mac) else { return (keySeq, "edited") }
+                    // A genuine record stored under another number was moved.
+                    guard decoded.record.seq == keySeq else { return (keySeq, "reordered") }
                     guard keySeq == expected, KeyedHash.constantTimeEqual(decoded.previous, previous) else {
                         return (expected, "removed or reordered")
                     }

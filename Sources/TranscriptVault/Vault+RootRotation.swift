@@ -32,39 +32,47 @@ extension Vault {
 
         let storeID = storeID
         let db = db
-        try await writer.submit { [self] txn in
-            var tenants: [(key: [UInt8], record: TenantRecord)] = []
-            try txn.withCursor(db.tenants) { cursor in
-                var entry = try cursor.first()
-                while let current = entry {
-                    tenants.append((Array(current.key), try TenantRecord(decoding: current.value)))
-                    entry = try cursor.next()
+        // Held before the commit, so that a transaction queued right behind it (a tenant being
+        // created) finds the root of the epoch it commits.
+        roots.withLock { $0[next] = newRoot }
+        do {
+            try await writer.submit { [self] txn in
+                var tenants: [(key: [UInt8], record: TenantRecord)] = []
+                try txn.withCursor(db.tenants) { cursor in
+                    var entry = try cursor.first()
+                    while let current = entry {
+                        tenants.append((Array(current.key), try TenantRecord(decoding: current.value)))
+                        entry = try cursor.next()
+                    }
                 }
-            }
-            for (key, var record) in tenants where record.epoch != next {
-                guard record.epoch == epoch else { throw VaultError.recordCorrupted("tenant epoch") }
-                record.keks = try record.keks.map { kek in
-                    let clear = try Self.reseal(kek.sealed, from: oldRoot, to: newRoot,
-                        oldAD: AssociatedData.kek(storeID: storeID, tenant: record.number, version: kek.version, epoch: epoch),
-                        newAD: AssociatedData.kek(storeID: storeID, tenant: record.number, version: kek.version, epoch: next))
-                    return .init(version: kek.version, sealed: clear)
+                for (key, var record) in tenants where record.epoch != next {
+                    guard record.epoch == epoch else { throw VaultError.recordCorrupted("tenant epoch") }
+                    record.keks = try record.keks.map { kek in
+                        let clear = try Self.reseal(kek.sealed, from: oldRoot, to: newRoot,
+                            oldAD: AssociatedData.kek(storeID: storeID, tenant: record.number, version: kek.version, epoch: epoch),
+                            newAD: AssociatedData.kek(storeID: storeID, tenant: record.number, version: kek.version, epoch: next))
+                        return .init(version: kek.version, sealed: clear)
+                    }
+                    if !record.sealedIndexKey.isEmpty {
+                        record.sealedIndexKey = try Self.reseal(record.sealedIndexKey, from: oldRoot, to: newRoot,
+                            oldAD: AssociatedData.indexKey(storeID: storeID, tenant: record.number, epoch: epoch),
+                            newAD: AssociatedData.indexKey(storeID: storeID, tenant: record.number, epoch: next))
+                    }
+                    record.epoch = next
+                    try txn.put(record.encoded(), forKey: key, in: db.tenants)
                 }
-                if !record.sealedIndexKey.isEmpty {
-                    record.sealedIndexKey = try Self.reseal(record.sealedIndexKey, from: oldRoot, to: newRoot,
-                        oldAD: AssociatedData.indexKey(storeID: storeID, tenant: record.number, epoch: epoch),
-                        newAD: AssociatedData.indexKey(storeID: storeID, tenant: record.number, epoch: next))
+                for name in StoreKeys.names {
+                    guard let sealed = try txn.value(in: db.meta, forKey: StoreKeys.metaKey(name)) else { continue }
+                    try txn.put(try Self.reseal(sealed, from: oldRoot, to: newRoot,
+                        oldAD: StoreKeys.ad(name, storeID: storeID, epoch: epoch),
+                        newAD: StoreKeys.ad(name, storeID: storeID, epoch: next)), forKey: StoreKeys.metaKey(name), in: db.meta)
                 }
-                record.epoch = next
-                try txn.put(record.encoded(), forKey: key, in: db.tenants)
+                try txn.put(.bigEndian(next), forKey: Schema.MetaKey.rootEpoch, in: db.meta)
+                try audit("key.rotate_root", [.init("epoch", "\(next)"), .init("reason", reason)], in: txn)
             }
-            for name in StoreKeys.names {
-                guard let sealed = try txn.value(in: db.meta, forKey: StoreKeys.metaKey(name)) else { continue }
-                try txn.put(try Self.reseal(sealed, from: oldRoot, to: newRoot,
-                    oldAD: StoreKeys.ad(name, storeID: storeID, epoch: epoch),
-                    newAD: StoreKeys.ad(name, storeID: storeID, epoch: next)), forKey: StoreKeys.metaKey(name), in: db.meta)
-            }
-            try txn.put(.bigEndian(next), forKey: Schema.MetaKey.rootEpoch, in: db.meta)
-            try audit("key.rotate_root", [.init("epoch", "\(next)"), .init("reason", reason)], in: txn)
+        } catch {
+            roots.withLock { _ = $0.removeValue(forKey: next) }
+            throw error
         }
         roots.withLock { $0 = [next: newRoot] }
         FaultInjection.point("root.committed")

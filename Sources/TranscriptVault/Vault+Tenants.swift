@@ -11,8 +11,12 @@ extension Vault {
         try TenantName.validate(name)
         let storeID = storeID
         let db = db
-        let (epoch, root) = try currentRoot()
         let record = try await writer.submit { txn -> TenantRecord in
+            // The epoch of this transaction, not of the call: a root rotation may commit between.
+            let epoch = try self.rootEpoch(in: txn)
+            guard let root = self.roots.withLock({ $0[epoch] }) else {
+                throw VaultError.unavailable("the root key was rotated during this request; retry")
+            }
             let key = Array(name.utf8)
             if try txn.value(in: db.tenants, forKey: key) != nil { throw VaultError.alreadyExists("tenant \(name)") }
             let numberBytes = try txn.value(in: db.meta, forKey: Schema.MetaKey.nextTenant) ?? .bigEndian(UInt32(1))

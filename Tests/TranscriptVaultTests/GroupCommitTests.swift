@@ -87,7 +87,7 @@ struct GroupCommitTests {
                 let badRequest = switch bad {
                 case .missingTenant: AppendRequest(tenant: "ghost", conversationID: "c", messages: [bytes("{}")])
                 case .subjectMismatch: AppendRequest(tenant: "acme", conversationID: "owned", messages: [bytes("{}")], subjectID: "intruder")
-                case .idempotencyConflict: AppendRequest(tenant: "acme", conversationID: "c0", messages: [bytes(#"{"x":1}"#)], idempotencyKey: "used")
+                case .idempotencyConflict: AppendRequest(tenant: "acme", conversationID: "owned", messages: [bytes(#"{"x":1}"#)], idempotencyKey: "used")
                 }
                 let (gate, held) = Self.holdWriter(vault)
                 let outcomes = await withTaskGroup(of: (Int, Result<AppendResult, any Error>).self) { group in

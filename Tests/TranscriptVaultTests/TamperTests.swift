@@ -81,7 +81,7 @@ struct TamperTests {
             var value = try Self.value(txn, vault.db.messages, key)
             value[spot.offset(in: value.count)] ^= 0x10
             try txn.put(value, forKey: key, in: vault.db.messages)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1") }
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1", afterSeq: 2, limit: 1) }
             // The messages around it still read.
@@ -100,7 +100,7 @@ struct TamperTests {
             var value = try Self.value(txn, vault.db.messages, key)
             if length < 0 { value.append(0) } else { value = Array(value.prefix(length)) }
             try txn.put(value, forKey: key, in: vault.db.messages)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1") }
             Self.expectOthersIntact(vault, except: [("alpha", "c1")])
         })
@@ -115,7 +115,7 @@ struct TamperTests {
             let b = try Self.value(txn, vault.db.messages, four)
             try txn.put(b, forKey: two, in: vault.db.messages)
             try txn.put(a, forKey: four, in: vault.db.messages)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1", afterSeq: 1, limit: 1) }
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1", afterSeq: 3, limit: 1) }
             #expect(try vault.read(tenant: "alpha", conversationID: "c1", afterSeq: 2, limit: 1).messages.map(\.message)
@@ -130,7 +130,7 @@ struct TamperTests {
             let one = try vault.messageKey(tenant: "alpha", conversation: "c1", seq: 1)
             let value = try Self.value(txn, vault.db.messages, one)
             try txn.put(value, forKey: try vault.messageKey(tenant: "alpha", conversation: "c1", seq: 6), in: vault.db.messages)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c1", afterSeq: 5) }
             #expect(try vault.read(tenant: "alpha", conversationID: "c1", limit: 5).messages.count == 5)
         })
@@ -143,7 +143,7 @@ struct TamperTests {
             let source = try vault.messageKey(tenant: "alpha", conversation: "c1", seq: 2)
             let value = try Self.value(txn, vault.db.messages, source)
             try txn.put(value, forKey: try vault.messageKey(tenant: target.0, conversation: target.1, seq: 2), in: vault.db.messages)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: target.0, conversationID: target.1) }
             Self.expectOthersIntact(vault, except: [target])
         })
@@ -165,7 +165,7 @@ struct TamperTests {
             let tampered = try value.withUnsafeBytes { try ConversationRecord(decoding: $0) }
             try #require(tampered.sealedDEK != record.sealedDEK, "the offset missed the sealed DEK")
             try txn.put(value, forKey: key, in: vault.db.conversations)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c2") }
             Self.expectOthersIntact(vault, except: [("alpha", "c2")])
             #expect(try vault.list(tenant: "beta", query: ListQuery()).conversations.count == 2)
@@ -196,7 +196,7 @@ struct TamperTests {
             var value = try Self.value(txn, vault.db.conversations, key)
             value[value.count - 3] ^= 0x80  // inside the metadata's tag
             try txn.put(value, forKey: key, in: vault.db.conversations)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.list(tenant: "alpha", query: ListQuery()) }
             expectCorrupted { _ = try vault.list(tenant: "alpha", query: ListQuery(subjectID: "subject-c2")) }
             #expect(try vault.list(tenant: "alpha", query: ListQuery(subjectID: "subject-c1")).conversations.count == 1)
@@ -214,7 +214,7 @@ struct TamperTests {
             let valueB = try Self.value(txn, vault.db.conversations, b)
             try txn.put(valueB, forKey: a, in: vault.db.conversations)
             try txn.put(valueA, forKey: b, in: vault.db.conversations)
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: first.0, conversationID: first.1) }
             expectCorrupted { _ = try vault.read(tenant: second.0, conversationID: second.1) }
             Self.expectOthersIntact(vault, except: [first, second])
@@ -231,7 +231,7 @@ struct TamperTests {
                 let value = try Self.value(txn, vault.db.messages, try vault.messageKey(tenant: "alpha", conversation: "c1", seq: seq))
                 try txn.put(value, forKey: try vault.messageKey(tenant: "alpha", conversation: "c2", seq: seq), in: vault.db.messages)
             }
-        }, check: { vault in
+        }, check: { (vault) throws in
             expectCorrupted { _ = try vault.read(tenant: "alpha", conversationID: "c2") }
             Self.expectOthersIntact(vault, except: [("alpha", "c2")])
         })

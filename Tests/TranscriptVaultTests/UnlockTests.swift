@@ -93,12 +93,13 @@ struct UnlockTests {
             try await Self.makeStore(dir)
             let path = DataDirectory(path: dir).unlockKey
             try FileManager.default.removeItem(atPath: path)
-            switch kind {
-            case "empty": FileManager.default.createFile(atPath: path, contents: Data())
-            case "short": FileManager.default.createFile(atPath: path, contents: Data(String(repeating: "ab", count: 31).utf8))
-            case "not hex": FileManager.default.createFile(atPath: path, contents: Data(String(repeating: "zz", count: 32).utf8))
-            default: break
+            let content: String? = switch kind {
+            case "empty": ""
+            case "short": String(repeating: "ab", count: 31)
+            case "not hex": String(repeating: "zz", count: 32)
+            default: nil
             }
+            if let content { try Data(content.utf8).write(to: URL(fileURLWithPath: path)) }
             try Self.expectOpenFails(testConfiguration(dir), "unlockSecretMissing") {
                 if case .unlockSecretMissing = $0 { true } else { false }
             }
