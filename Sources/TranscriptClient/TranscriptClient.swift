@@ -42,7 +42,7 @@ public final class TranscriptClient: Sendable {
         buffer.writeBytes(line)
         buffer.writeInteger(UInt8(ascii: "\n"))
         let promise = channel.eventLoop.makePromise(of: [UInt8].self)
-        channel.writeAndFlush(OutboundRequest(line: buffer, promise: promise), promise: nil)
+        channel.writeAndFlush(OutboundRequest(line: buffer, promise: promise), promise: Self.failing(promise))
         return try await promise.futureResult.get()
     }
 
@@ -54,8 +54,17 @@ public final class TranscriptClient: Sendable {
     /// Waits for the response to bytes sent with ``sendBytes(_:)``.
     public func expectResponse(after bytes: [UInt8]) async throws -> [UInt8] {
         let promise = channel.eventLoop.makePromise(of: [UInt8].self)
-        channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: promise), promise: nil)
+        channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: promise), promise: Self.failing(promise))
         return try await promise.futureResult.get()
+    }
+
+    /// A write promise that fails `response` when the write fails. A write on a closed channel
+    /// never reaches the response handler (its handlers are gone), so without this the call
+    /// would wait forever; a second completion of `response` is ignored.
+    private static func failing(_ response: EventLoopPromise<[UInt8]>) -> EventLoopPromise<Void> {
+        let written = response.futureResult.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in response.fail(ClientError.connectionClosed) }
+        return written
     }
 
     /// Calls `method` and returns the decoded response.

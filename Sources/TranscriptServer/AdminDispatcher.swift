@@ -32,7 +32,9 @@ public struct AdminDispatcher: Sendable {
         switch method {
         case "tenant.create":
             try reader.allow(["name"])
-            let tenant = try await vault.createTenant(try reader.string("name"))
+            let name = try reader.string("name")
+            guard TenantName.isValid(name) else { throw RPCError.invalidParams(field: "name", "not a tenant name") }
+            let tenant = try await vault.createTenant(name)
             out.object { $0.member("tenant", tenant.name) }
         case "tenant.list":
             try reader.allow([])

@@ -18,11 +18,14 @@ struct ClientConnection {
             let (credits, creditQueue) = AsyncStream.makeStream(of: Void.self)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    // However the writer ends (a write failed: the peer is gone, or the
+                    // connection was closed), the reader must not wait for credits any more.
+                    defer { creditQueue.finish() }
                     for await pending in responses {
                         if let bytes = await pending.value {
                             try await outbound.write(ByteBuffer(bytes: bytes))
                         }
-                        entry.inFlight.subtract(1, ordering: .acquiringAndReleasing)
+                        entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
                         creditQueue.yield()
                         entry.closeIfIdle()
                     }
@@ -32,7 +35,7 @@ struct ClientConnection {
                 var grant: TokenGrant?
                 var previous: PendingResponse?
                 reading: for try await frame in inbound {
-                    entry.inFlight.add(1, ordering: .acquiringAndReleasing)
+                    entry.inFlight.add(1, ordering: .sequentiallyConsistent)
                     outstanding += 1
                     switch frame {
                     case .tooLong:
@@ -41,17 +44,23 @@ struct ClientConnection {
                         break reading
                     case .line(let buffer):
                         let pending = respond(to: Array(buffer.readableBytesView), grant: &grant, previous: previous)
-                        previous = pending
+                        // Only a running request can still be writing: a read waits for the
+                        // latest one, and so for every earlier append (they commit in order),
+                        // even when answers already known (system.info, errors) came between.
+                        if case .running = pending { previous = pending }
                         responseQueue.yield(pending)
                     }
                     while outstanding > maxInFlight {
-                        _ = await creditIterator.next()
+                        guard await creditIterator.next() != nil else { break reading }
                         outstanding -= 1
                     }
                 }
                 responseQueue.finish()
                 try await group.waitForAll()
             }
+            // `executeThenClose` closes at once, dropping answers not yet handed to the kernel
+            // (a client that half-closed and reads slowly): wait until they have gone out.
+            try? await channel.channel.writeAndFlush(ByteBuffer())
         }
     }
 

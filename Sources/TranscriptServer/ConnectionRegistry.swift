@@ -14,8 +14,13 @@ final class ConnectionRegistry: Sendable {
 
         /// Closes the connection once it owes no response.
         func closeIfIdle() {
-            if draining.load(ordering: .acquiring) && inFlight.load(ordering: .acquiring) == 0 {
-                channel.close(promise: nil)
+            // Sequentially consistent, here and in `drainAll`: each side stores, then loads
+            // what the other stores, and neither load may be ordered before its own store.
+            if draining.load(ordering: .sequentiallyConsistent) && inFlight.load(ordering: .sequentiallyConsistent) == 0 {
+                // A close drops writes not yet handed to the kernel: close once an empty write,
+                // queued after every answer, has gone out (a client reading slowly gets them all).
+                let channel = channel
+                channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
             }
         }
     }
@@ -45,7 +50,7 @@ final class ConnectionRegistry: Sendable {
         draining.store(true, ordering: .releasing)
         let all = entries.withLock { Array($0.values) }
         for entry in all {
-            entry.draining.store(true, ordering: .releasing)
+            entry.draining.store(true, ordering: .sequentiallyConsistent)
             entry.closeIfIdle()
         }
     }

@@ -25,6 +25,8 @@ public final class TranscriptServer: Service, Sendable {
     let logger: Logger
     let dispatcher: Dispatcher
     let registry = ConnectionRegistry()
+    /// The admin connections, drained on shutdown like client connections (without a limit).
+    let adminRegistry = ConnectionRegistry()
     let onReady: (@Sendable () -> Void)?
 
     public init(vault: Vault, configuration: ServerConfiguration, logger: Logger, onReady: (@Sendable () -> Void)? = nil) {
@@ -61,6 +63,7 @@ public final class TranscriptServer: Service, Sendable {
         SystemdIntegration.notify("READY=1")
         onReady?()
         let registry = registry
+        let adminRegistry = adminRegistry
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask { try await self.accept(client, admin: false) }
@@ -71,6 +74,7 @@ public final class TranscriptServer: Service, Sendable {
             client.channel.close(promise: nil)
             admin.channel.close(promise: nil)
             registry.drainAll()
+            adminRegistry.drainAll()
         }
         if inherited.client == nil { unlink(configuration.socketPath) }
         if inherited.admin == nil { unlink(configuration.adminSocketPath) }
@@ -101,7 +105,15 @@ public final class TranscriptServer: Service, Sendable {
                     }
                     return
                 }
-                try await AdminConnection(channel: connection, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
+                guard let entry = adminRegistry.add(connection.channel, limit: .max) else {
+                    let error = RPCError.unavailable("the server is shutting down")
+                    try await connection.executeThenClose { _, outbound in
+                        try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
+                    }
+                    return
+                }
+                defer { adminRegistry.remove(entry) }
+                try await AdminConnection(channel: connection, entry: entry, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
                 return
             }
             guard let entry = registry.add(connection.channel, limit: configuration.limits.connections) else {

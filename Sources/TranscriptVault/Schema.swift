@@ -73,6 +73,9 @@ enum AssociatedData {
     }
 
     private static let dekLabel = Array("tvault.dek.v1".utf8)
+    /// Where the conversation key and the KEK version sit in ``dek(storeID:tenant:conversation:kekVersion:)``.
+    static let dekConversationRange = (13 + 16 + 4)..<(13 + 16 + 4 + 16)
+    static let dekVersionRange = (13 + 16 + 4 + 16)..<(13 + 16 + 4 + 16 + 4)
 
     static func dek(storeID: [UInt8], tenant: UInt32, conversation: [UInt8], kekVersion: UInt32) -> [UInt8] {
         var ad = RecordWriter(capacity: 56)

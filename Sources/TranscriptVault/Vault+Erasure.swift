@@ -87,9 +87,9 @@ extension Vault {
             // A rotation a crash interrupted is finished first, and is not enough: its version
             // may already wrap DEKs shredded since, so a fresh version follows in any case.
             if tenant.keks.count > 1 {
-                _ = try await rotateTenantKEKLocked(tenant.name, batchSize: 5000, progress: nil)
+                _ = try await rotateTenantKEKLocked(tenant.name, batchSize: Self.rewrapBatchSize, progress: nil)
             }
-            _ = try await rotateTenantKEKLocked(tenant.name, batchSize: 5000, progress: nil)
+            _ = try await rotateTenantKEKLocked(tenant.name, batchSize: Self.rewrapBatchSize, progress: nil)
             rotated.append(tenant.name)
         }
         FaultInjection.point("epoch.kek-done")

@@ -15,6 +15,10 @@ public struct KEKRotation: Sendable, Equatable {
 }
 
 extension Vault {
+    /// DEKs re-wrapped per transaction: large enough that fsyncs do not dominate a rotation,
+    /// small enough that appends wait at most some tens of milliseconds behind a batch.
+    public static let rewrapBatchSize = 20_000
+
     /// Rotates a tenant's KEK while the store keeps serving: a new version becomes current,
     /// every DEK is re-wrapped under it in bounded batches (appends and reads go on between
     /// them), and the old versions are destroyed in the transaction of the last batch.
@@ -31,7 +35,7 @@ extension Vault {
     ///   - progress: called after each batch with DEKs done and the total to do.
     /// - Throws: ``VaultError/notFound``, ``VaultError/tenantShredded``.
     public func rotateTenantKEK(
-        _ name: String, batchSize: Int = 5000, progress: (@Sendable (Int, Int) -> Void)? = nil
+        _ name: String, batchSize: Int = rewrapBatchSize, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws -> KEKRotation {
         try TenantName.validate(name)
         return try await keyLock.run { try await self.rotateTenantKEKLocked(name, batchSize: batchSize, progress: progress) }
@@ -91,6 +95,9 @@ extension Vault {
         guard let newKEK = keys.keks[currentVersion] else { throw VaultError.recordCorrupted("tenant record") }
         let prefix = Array.bigEndian(number)
         let rewrapper = try KeyRewrapper()
+        let placeholder = [UInt8](repeating: 0, count: Schema.idHashLength)
+        var oldAD = AssociatedData.dek(storeID: storeID, tenant: number, conversation: placeholder, kekVersion: 0)
+        var newAD = AssociatedData.dek(storeID: storeID, tenant: number, conversation: placeholder, kekVersion: currentVersion)
         var updates: [(key: [UInt8], value: [UInt8])] = []
         var next: [UInt8]?
         try txn.withCursor(db.conversations) { cursor in
@@ -109,21 +116,23 @@ extension Vault {
                 let version = value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                 if version != currentVersion {
                     guard let oldKEK = keys.keks[version] else { throw VaultError.recordCorrupted("conversation key version") }
-                    let ck = Array(current.key[4...])
-                    let sealed: [UInt8]
+                    // The two associated data differ only in the conversation and version: patch
+                    // them into one template per batch instead of building arrays per DEK.
+                    let ck = UnsafeRawBufferPointer(rebasing: current.key[4...])
+                    oldAD.replaceSubrange(AssociatedData.dekConversationRange, with: ck)
+                    newAD.replaceSubrange(AssociatedData.dekConversationRange, with: ck)
+                    oldAD.replaceSubrange(AssociatedData.dekVersionRange, with: Array.bigEndian(version))
+                    var patched = Array(value)
+                    patched.replaceSubrange(1..<5, with: Array.bigEndian(currentVersion))
                     do {
-                        sealed = try rewrapper.rewrap(
-                            UnsafeRawBufferPointer(rebasing: value[ConversationRecord.sealedDEKRange]),
-                            from: oldKEK.key,
-                            oldAD: AssociatedData.dek(storeID: storeID, tenant: number, conversation: ck, kekVersion: version),
-                            to: newKEK.key,
-                            newAD: AssociatedData.dek(storeID: storeID, tenant: number, conversation: ck, kekVersion: currentVersion))
+                        try patched.withUnsafeMutableBytes { record in
+                            let slot = UnsafeMutableRawBufferPointer(rebasing: record[ConversationRecord.sealedDEKRange])
+                            try rewrapper.rewrap(UnsafeRawBufferPointer(slot), from: oldKEK.key, oldAD: oldAD,
+                                                 to: newKEK.key, newAD: newAD, into: slot)
+                        }
                     } catch {
                         throw VaultError.recordCorrupted("conversation key")
                     }
-                    var patched = Array(value)
-                    patched.replaceSubrange(1..<5, with: Array.bigEndian(currentVersion))
-                    patched.replaceSubrange(ConversationRecord.sealedDEKRange, with: sealed)
                     updates.append((Array(current.key), patched))
                 }
                 entry = try cursor.next()

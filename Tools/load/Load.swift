@@ -131,15 +131,26 @@ enum Load {
         var random = SplitMix64(seed: UInt64(session.index * 7919 + lane + 1))
         let append = AppendParams(tenant: options.tenant, conversationID: session.conversationID, messages: [session.message])
         let highestAfter = UInt64(options.prefill - options.page)
+        let appendLine = Array(RPCRequest.encodeLine(
+            id: RPCID(1), method: RPCMethod.conversationAppend.rawValue, params: append).dropLast())
         while true {
             let sent = ContinuousClock.now
             if sent >= deadline { break }
             do {
-                switch options.mode {
-                case .append:
+                switch (options.mode, options.decode) {
+                case (.append, false):
+                    try checkResult(await session.client.sendRaw(appendLine))
+                case (.read, false):
+                    let after = UInt64.random(in: 0...highestAfter, using: &random)
+                    let line = RPCRequest.encodeLine(id: RPCID(1), method: RPCMethod.conversationRead.rawValue, params: ReadParams(
+                        tenant: options.tenant, conversationID: session.conversationID, afterSeq: after, limit: options.page))
+                    let response = try await session.client.sendRaw(Array(line.dropLast()))
+                    try checkResult(response)
+                    if response.count < options.page * options.messageBytes { result.mismatches += 1 }
+                case (.append, true):
                     let appended = try await session.client.append(append)
                     if appended.lastSeq != appended.firstSeq { result.mismatches += 1 }
-                case .read:
+                case (.read, true):
                     let after = UInt64.random(in: 0...highestAfter, using: &random)
                     let page = try await session.client.read(ReadParams(
                         tenant: options.tenant, conversationID: session.conversationID, afterSeq: after, limit: options.page))
@@ -162,5 +173,18 @@ enum Load {
             }
         }
         return result
+    }
+}
+
+/// With `--decode none`: a response line must carry a result (`{"jsonrpc":"2.0","id":1,"result":…`);
+/// an error response is counted and reported like a typed call's.
+private func checkResult(_ response: [UInt8]) throws(ClientError) {
+    let head = response.prefix(64)
+    let marker = Array(#""result":"#.utf8)
+    let found = head.indices.contains { index in
+        head[index...].starts(with: marker)
+    }
+    guard found else {
+        throw ClientError.server(RPCError.internal(String(decoding: response.prefix(300), as: UTF8.self)))
     }
 }

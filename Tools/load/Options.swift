@@ -38,6 +38,8 @@ struct Options: Sendable {
     var prefill = 1000
     var label: String?
     var nioExecutor = true
+    /// Decode every response into typed results (a real client's work) or only check its head.
+    var decode = true
     var quiet = false
 
     static let usage = """
@@ -63,6 +65,10 @@ struct Options: Sendable {
       --pipeline P         requests in flight per connection (default 1)
       --page N             messages per read page (default 100)
       --prefill N          messages in each read conversation (default 1000)
+      --decode full|none   full (default): TranscriptClient's typed calls, every response
+                           strictly parsed and decoded (what an application pays); none: the
+                           same client's sendRaw with a pre-encoded line, the response only
+                           checked for "result" (isolates the server from client-side parsing)
       --label TEXT         copied into the JSON line
       --no-nio-executor    keep Swift's default global executor (by default the NIO event
                            loops run Swift concurrency too, avoiding a thread hop per request)
@@ -103,6 +109,10 @@ struct Options: Sendable {
             case "--page": options.page = try positive(flag)
             case "--prefill": options.prefill = try positive(flag)
             case "--label": options.label = try value(flag)
+            case "--decode":
+                let text = try value(flag)
+                guard text == "full" || text == "none" else { throw LoadError("--decode: full or none, not \(text)", usage: true) }
+                options.decode = text == "full"
             case "--no-nio-executor": options.nioExecutor = false
             case "--quiet": options.quiet = true
             case "-h", "--help": throw LoadError("", usage: true)

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Socket load benchmark: tvault serve vs. redis-server, both on a Unix socket, same machine,
+# same connection counts, 1 KiB values, closed loop with one request in flight per connection.
+#
+#   workload "append": tvault conversation.append of one 1 KiB message (durable: answered after
+#                      fsync) vs. redis SET of a 1 KiB value (redis-benchmark -t set -d 1024)
+#   workload "read":   tvault conversation.read of a 100-message page at a random offset in a
+#                      1,000-message conversation vs. redis LRANGE mylist 0 99 on a list of
+#                      1,000 1 KiB values
+#
+# Redis runs in two configurations: "always" (--appendonly yes --appendfsync always, durable
+# like tvault) and "none" (no persistence at all). For each connection count the three servers
+# start fresh in temporary directories and the runs interleave (tvault, redis always, redis
+# none), so background noise hits every side alike. Each cell is the median of --runs runs.
+#
+#   Tools/bench-socket.sh                          # 1, 16, 64 connections; 3 runs x 4 s (~5 min)
+#   Tools/bench-socket.sh --seconds 5 --runs 2 --connections 1,16
+#   SCRATCH=.build-load Tools/bench-socket.sh      # build in another scratch path
+#
+# Options: --seconds S, --runs R, --connections LIST, --dir PATH (temporary directories; its
+# file system is the one measured; default ./.build-socket-tmp), --raw PATH (every run, TSV),
+# --no-build, --decode full|none (tvault-load: typed client decoding every response, the
+# default, or raw lines only checked for a result; see tvault-load --help). Needs redis-server and redis-benchmark (installed through Tools/install-deps).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+scratch="${SCRATCH:-.build}"
+seconds=4
+runs=3
+connections="1 16 64"
+base="$root/.build-socket-tmp"
+raw=""
+build=1
+decode=full
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        --connections) connections="${2//,/ }"; shift 2 ;;
+        --dir) base="$2"; shift 2 ;;
+        --raw) raw="$2"; shift 2 ;;
+        --no-build) build=0; shift ;;
+        --decode) decode="$2"; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench-socket: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "bench-socket: $*" >&2; }
+
+# --- dependencies and build ---------------------------------------------------------------
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then
+    say "installing redis-server"
+    Tools/install-deps redis-server
+fi
+if [ "$build" = 1 ]; then
+    say "building tvault and tvault-load (release, scratch path $scratch)"
+    swift build -c release --scratch-path "$scratch" --product tvault >&2
+    swift build -c release --scratch-path "$scratch" --product tvault-load >&2
+fi
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+for tool in tvault tvault-load; do
+    [ -x "$bin/$tool" ] || { say "missing $bin/$tool (run without --no-build)"; exit 1; }
+done
+
+mkdir -p "$base"
+base="$(cd "$base" && pwd)"
+work="$(mktemp -d "$base/run.XXXXXX")"
+results="$work/results.tsv"      # workload N side run ops_per_sec p50_ms p99_ms
+: > "$results"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_for() { # wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s
+    local tries=$(( $1 * 10 )); shift
+    while [ "$tries" -gt 0 ]; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+        tries=$(( tries - 1 ))
+    done
+    return 1
+}
+
+stop() { # stop PID: SIGTERM and wait (graceful: tvault answers what it read, redis exits)
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=()
+    for pid in "${pids[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+    pids=("${kept[@]+"${kept[@]}"}")
+}
+
+start_tvault() { # start_tvault DIR: sets tv_pid, tv_sock, tv_token
+    local dir="$1"
+    "$bin/tvault" serve --data-dir "$dir/data" --rate-limit 0 --log-level warning >"$dir/serve.out" 2>"$dir/serve.err" &
+    tv_pid=$!
+    pids+=("$tv_pid")
+    if ! wait_for 60 grep -q '^Listening on' "$dir/serve.out"; then
+        say "tvault serve did not start:"; cat "$dir/serve.out" "$dir/serve.err" >&2; exit 1
+    fi
+    tv_sock="$(sed -n 's/^Listening on //p' "$dir/serve.out")"
+    tv_token="$(awk '$1 == "token:" { print $2 }' "$dir/serve.out")"
+    [ -n "$tv_token" ] || { say "no token in tvault serve's output"; cat "$dir/serve.out" >&2; exit 1; }
+}
+
+start_redis() { # start_redis DIR NAME ARGS...: sets rd_pid; socket DIR/NAME.sock
+    local dir="$1" name="$2"; shift 2
+    mkdir -p "$dir/$name"
+    redis-server --port 0 --unixsocket "$dir/$name.sock" --unixsocketperm 700 --dir "$dir/$name" \
+        --save '' --daemonize no --logfile "$dir/$name.log" "$@" &
+    rd_pid=$!
+    pids+=("$rd_pid")
+    if ! wait_for 30 redis-cli -s "$dir/$name.sock" ping; then
+        say "redis-server ($name) did not start:"; cat "$dir/$name.log" >&2; exit 1
+    fi
+}
+
+record() { echo "$1	$2	$3	$4	$5	$6	$7" >> "$results"; }
+
+tvault_run() { # tvault_run WORKLOAD N RUN
+    local out
+    if ! out="$("$bin/tvault-load" --socket "$tv_sock" --token "$tv_token" --connections "$2" \
+            --seconds "$seconds" --warmup 0.5 --mode "$1" --message-bytes 1024 --page 100 --prefill 1000 \
+            --decode "$decode" --label "run $3" --quiet)"; then
+        say "tvault-load $1 -c $2 failed"; return 0
+    fi
+    local ops p50 p99 errors
+    ops="$(sed -n 's/.*"ops_per_sec":\([0-9.]*\).*/\1/p' <<<"$out")"
+    p50="$(sed -n 's/.*"p50_ms":\([0-9.]*\).*/\1/p' <<<"$out")"
+    p99="$(sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p' <<<"$out")"
+    errors="$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' <<<"$out")"
+    [ "${errors:-0}" = 0 ] || say "tvault $1 -c $2: $errors errors"
+    say "  $(printf '%-13s' tvault)$1 c=$2 run $3: $ops ops/s, p50 $p50 ms, p99 $p99 ms"
+    record "$1" "$2" tvault "$3" "$ops" "$p50" "$p99"
+}
+
+# redis-benchmark runs a request count, not a duration: a short calibration run (which is also
+# the warmup) sizes the count so that a measured run lasts about --seconds.
+declare -A redis_count
+redis_bench() { # redis_bench SOCK N ARGS... → prints "rps p50 p99"
+    local sock="$1" n="$2"; shift 2
+    local line
+    line="$(timeout $(( seconds * 6 + 30 )) redis-benchmark -s "$sock" -c "$n" --csv "$@" | tail -n 1 | tr -d '"')" || return 1
+    awk -F, '{ print $2, $5, $7 }' <<<"$line"
+}
+
+redis_run() { # redis_run WORKLOAD N SIDE SOCK RUN
+    local workload="$1" n="$2" side="$3" sock="$4" run="$5"
+    local args
+    if [ "$workload" = append ]; then args=(-d 1024 -t set); else args=(LRANGE mylist 0 99); fi
+    local key="$workload/$n/$side"
+    if [ -z "${redis_count[$key]:-}" ]; then
+        local count=$(( n * 20 > 500 ? n * 20 : 500 ))
+        local result rps
+        for _ in 1 2 3; do
+            result="$(redis_bench "$sock" "$n" -n "$count" "${args[@]}")" || { say "redis-benchmark failed"; return 0; }
+            rps="${result%% *}"
+            # Long enough to trust (≥ 0.4 s)? Otherwise size the next calibration at ~1 s.
+            if awk -v r="$rps" -v c="$count" 'BEGIN { exit !(c / r >= 0.4) }'; then break; fi
+            count="$(awk -v r="$rps" 'BEGIN { printf "%d", r }')"
+        done
+        redis_count[$key]="$(awk -v r="$rps" -v s="$seconds" -v n="$n" \
+            'BEGIN { c = int(r * s); if (c < n * 10) c = n * 10; print c }')"
+    fi
+    local result
+    if ! result="$(redis_bench "$sock" "$n" -n "${redis_count[$key]}" "${args[@]}")"; then
+        say "redis-benchmark $workload -c $n ($side) failed or timed out"; return 0
+    fi
+    read -r rps p50 p99 <<<"$result"
+    say "  $(printf '%-13s' "redis-$side")$workload c=$n run $run: $rps ops/s, p50 $p50 ms, p99 $p99 ms"
+    record "$workload" "$n" "redis-$side" "$run" "$rps" "$p50" "$p99"
+}
+
+say "$(nproc) CPUs, $(uname -sr), $(redis-server --version | cut -d' ' -f1-3), load:$(uptime | sed 's/.*load average://')"
+say "temporary directories under $base ($(df -T "$base" | awk 'NR == 2 { print $2 }'))"
+started_at=$SECONDS
+
+for n in $connections; do
+    dir="$work/c$n"
+    mkdir -p "$dir"
+    say "$n connection(s): starting tvault serve, redis (appendfsync always), redis (no persistence)"
+    start_tvault "$dir"
+    start_redis "$dir" always --appendonly yes --appendfsync always; ra_pid=$rd_pid
+    start_redis "$dir" none --appendonly no; rn_pid=$rd_pid
+    ra_sock="$dir/always.sock"; rn_sock="$dir/none.sock"
+
+    for run in $(seq 1 "$runs"); do
+        tvault_run append "$n" "$run"
+        redis_run append "$n" always "$ra_sock" "$run"
+        redis_run append "$n" none "$rn_sock" "$run"
+    done
+
+    # The read lists: 1,000 values of 1 KiB (the LPUSH test pushes -d sized values to mylist).
+    for sock in "$ra_sock" "$rn_sock"; do
+        redis-cli -s "$sock" del mylist >/dev/null
+        redis-benchmark -s "$sock" -c 16 -n 1000 -d 1024 -t lpush -q >/dev/null
+        [ "$(redis-cli -s "$sock" llen mylist)" = 1000 ] || say "warning: mylist is not 1000 long on $sock"
+    done
+    for run in $(seq 1 "$runs"); do
+        tvault_run read "$n" "$run"
+        redis_run read "$n" always "$ra_sock" "$run"
+        redis_run read "$n" none "$rn_sock" "$run"
+    done
+
+    stop "$tv_pid"; stop "$ra_pid"; stop "$rn_pid"
+    rm -rf "$dir"
+done
+
+[ -n "$raw" ] && cp "$results" "$raw"
+
+# --- the table ---------------------------------------------------------------------------------
+median() { # median WORKLOAD N SIDE COLUMN(5=ops, 6=p50, 7=p99)
+    awk -F'\t' -v w="$1" -v n="$2" -v s="$3" -v c="$4" '$1 == w && $2 == n && $3 == s { print $c }' "$results" |
+        sort -g | awk '{ v[NR] = $1 } END {
+            if (NR == 0) print "n/a"
+            else if (NR % 2) print v[(NR + 1) / 2]
+            else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "n/a") print v; else printf "%.*f", d, v }'; }
+
+echo
+echo "Socket benchmark: $(nproc) CPUs, tvault-load --decode $decode, medians of $runs run(s) x ${seconds} s, 1 KiB values, closed loop (1 request in flight per connection), latencies in ms; load:$(uptime | sed 's/.*load average://')"
+echo
+echo "| workload | conns | tvault ops/s | tvault p50 | tvault p99 | redis always ops/s | p50 | p99 | redis none ops/s | p50 | p99 | ops/s tvault ÷ always | p50 tvault ÷ always | ops/s tvault ÷ none | p50 tvault ÷ none |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for workload in append read; do
+    for n in $connections; do
+        tv_ops="$(median "$workload" "$n" tvault 5)"; tv_p50="$(median "$workload" "$n" tvault 6)"; tv_p99="$(median "$workload" "$n" tvault 7)"
+        ra_ops="$(median "$workload" "$n" redis-always 5)"; ra_p50="$(median "$workload" "$n" redis-always 6)"; ra_p99="$(median "$workload" "$n" redis-always 7)"
+        rn_ops="$(median "$workload" "$n" redis-none 5)"; rn_p50="$(median "$workload" "$n" redis-none 6)"; rn_p99="$(median "$workload" "$n" redis-none 7)"
+        label="$workload"
+        [ "$workload" = append ] && label="append 1 KiB / SET"
+        [ "$workload" = read ] && label="read 100 / LRANGE 0 99"
+        echo "| $label | $n | $(num "$tv_ops" 0) | $(num "$tv_p50" 3) | $(num "$tv_p99" 3) | $(num "$ra_ops" 0) | $(num "$ra_p50" 3) | $(num "$ra_p99" 3) | $(num "$rn_ops" 0) | $(num "$rn_p50" 3) | $(num "$rn_p99" 3) | $(ratio "$tv_ops" "$ra_ops") | $(ratio "$tv_p50" "$ra_p50") | $(ratio "$tv_ops" "$rn_ops") | $(ratio "$tv_p50" "$rn_p50") |"
+    done
+done
+
+# The issue's targets, where their connection counts were measured.
+echo
+verdict() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN { if (r == "n/a") print "n/a"; else if ((dir == "ge" && r >= t) || (dir == "le" && r <= t)) print "met"; else print "MISSED" }'; }
+case " $connections " in *" 16 "*)
+    r="$(ratio "$(median append 16 tvault 5)" "$(median append 16 redis-always 5)")"
+    echo "- durable appends at 16 connections: tvault ÷ redis (appendfsync always) = $r (target ≥ 1.0: $(verdict "$r" 1.0 ge))" ;;
+esac
+case " $connections " in *" 1 "*)
+    r="$(ratio "$(median append 1 tvault 6)" "$(median append 1 redis-always 6)")"
+    echo "- p50 round trip at 1 connection, append vs SET (appendfsync always): ratio $r (target ≤ 2: $(verdict "$r" 2 le))"
+    r="$(ratio "$(median append 1 tvault 6)" "$(median append 1 redis-none 6)")"
+    echo "- p50 round trip at 1 connection, append vs SET (no persistence): ratio $r (target ≤ 2: $(verdict "$r" 2 le))"
+    r="$(ratio "$(median read 1 tvault 6)" "$(median read 1 redis-none 6)")"
+    echo "- p50 round trip at 1 connection, read 100 vs LRANGE 0 99 (no persistence): ratio $r (target ≤ 2: $(verdict "$r" 2 le))" ;;
+esac
+say "done in $(( SECONDS - started_at )) s"
