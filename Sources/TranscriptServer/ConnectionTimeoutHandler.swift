@@ -60,6 +60,9 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
         if event is ConnectionAuthenticated {
             authenticated = true
             lastActivity = .now()
+            // The pending timer is for the connect deadline; the idle timeout may end sooner.
+            timer?.cancel()
+            schedule(context: context)
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TranscriptAPI
 import TranscriptClient
+import TranscriptServer
 import TranscriptVault
 
 /// `admin.sock`: its permissions and the admin methods the CLI uses through it.
@@ -124,7 +125,7 @@ struct AdminSocketTests {
             #expect(badScope.field == "scopes")
             #expect(try await Self.adminError(admin, "token.issue", #"{"tenants":["acme"],"scopes":[]}"#).field == "scopes")
             #expect(try await Self.adminError(admin, "token.revoke", #"{"id":"AAAAAAAAAAAA"}"#).code == RPCError.Code.notFound)
-            for method in ["auth", "conversation.read", "tenant.shred", "nope"] {
+            for method in ["auth", "conversation.read", "tenant.nope", "nope"] {
                 #expect(try await Self.adminError(admin, method).code == RPCError.Code.methodNotFound, "\(method)")
             }
             let parse = try errorAnswer(try await admin.sendRaw(bytes(#"{"jsonrpc":"2.0","method":"status","method":"status","id":1}"#)))

@@ -18,7 +18,8 @@ struct ConcurrencyTests {
             }
             payload += requestLine(id: 1001, "conversation.read", #"{"conversation_id":"pipe","limit":1000}"#) + [10]
             // Write on one thread while reading on another: neither side may wait for the other.
-            let writer = Task { try await offload { try socket.write(payload) } }
+            let requests = payload
+            let writer = Task { try await offload { try socket.write(requests) } }
             let lines = try await offload { try socket.readLines(1002) }
             try await writer.value
 

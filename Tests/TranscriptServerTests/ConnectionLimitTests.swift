@@ -2,20 +2,33 @@ import Foundation
 import Testing
 import TranscriptAPI
 import TranscriptClient
+import TranscriptServer
 import TranscriptVault
 
 /// Over-long lines, idle and slow clients: each is answered or closed, and nobody else notices.
 @Suite("Connection limits")
 struct ConnectionLimitTests {
-    static func smallLimits(_ configuration: inout ServerConfiguration) {
+    /// A small line limit; long idle timeouts, so that a slow machine closes nothing here.
+    static func smallLines(_ configuration: inout ServerConfiguration) {
         configuration.limits.lineBytes = 64 << 10
+    }
+
+    /// A short deadline before auth; a long idle timeout after it.
+    static func shortAuthDeadline(_ configuration: inout ServerConfiguration) {
         configuration.limits.unauthenticatedIdleTimeoutMs = 300
-        configuration.limits.idleTimeoutMs = 1000
+        configuration.limits.idleTimeoutMs = 30_000
+    }
+
+    /// A short idle timeout after auth (and a long deadline before it, so that a slow machine
+    /// always authenticates in time).
+    static func shortIdle(_ configuration: inout ServerConfiguration) {
+        configuration.limits.unauthenticatedIdleTimeoutMs = 10_000
+        configuration.limits.idleTimeoutMs = 1500
     }
 
     @Test("an over-long line is answered with -32013, then the connection is closed; nothing else changes")
     func overLongLine() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.smallLines) { server in
             let token = try await server.token(tenants: ["acme"])
             let bystander = try await server.client(token: token)
             _ = try await bystander.append(AppendParams(conversationID: "c", messages: [sampleMessage("kept", 1)]))
@@ -49,7 +62,7 @@ struct ConnectionLimitTests {
 
     @Test("an over-long line without any newline is answered as soon as it passes the limit")
     func overLongWithoutNewline() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.smallLines) { server in
             let socket = try RawSocket(path: server.socketPath)
             let writer = Task { try? await offload { try socket.write(Array(repeating: UInt8(ascii: "a"), count: (64 << 10) + 1)) } }
             let line = try await offload { try socket.readLine(timeout: 5) }
@@ -61,7 +74,7 @@ struct ConnectionLimitTests {
 
     @Test("a line exactly at the limit is served")
     func lineAtLimit() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.smallLines) { server in
             let client = try await server.client(token: try await server.token(tenants: ["acme"]))
             let prefix = #"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[{"x":""#
             let suffix = #""}]},"id":1}"#
@@ -75,7 +88,7 @@ struct ConnectionLimitTests {
 
     @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
     func unauthenticatedDrip() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.shortAuthDeadline) { server in
             let socket = try RawSocket(path: server.socketPath)
             let started = ContinuousClock.now
             // One byte every 100 ms of a request that never ends; stop when the server hangs up.
@@ -94,9 +107,9 @@ struct ConnectionLimitTests {
         }
     }
 
-    @Test("an unauthenticated connection that sends nothing is closed; one that authenticates is not")
+    @Test("an unauthenticated connection that sends nothing, or only other requests, is closed")
     func unauthenticatedIdle() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.shortAuthDeadline) { server in
             let silent = try RawSocket(path: server.socketPath)
             let started = ContinuousClock.now
             try await offload { try silent.waitForClose(timeout: 5) }
@@ -115,17 +128,38 @@ struct ConnectionLimitTests {
                 return answered
             }
             #expect(answered < 50, "system.info kept an unauthenticated connection open")
+        }
+    }
 
-            let client = try await server.client(token: try await server.token(tenants: ["acme"]))
-            try await Task.sleep(for: .milliseconds(600))
-            _ = try await client.systemInfo()
-            try await client.close()
+    @Test("a connection that authenticates outlives the deadline before auth")
+    func authenticatedOutlivesDeadline() async throws {
+        try await withServer(configure: {
+            $0.limits.unauthenticatedIdleTimeoutMs = 1000
+            $0.limits.idleTimeoutMs = 30_000
+        }) { server in
+            let token = try await server.token(tenants: ["acme"])
+            // A machine too busy to authenticate within the deadline proves nothing: try again.
+            var concluded = false
+            for _ in 0..<3 where !concluded {
+                let socket = try RawSocket(path: server.socketPath)
+                let connected = ContinuousClock.now
+                try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
+                let auth = try await offload { try socket.readLine() }
+                guard ContinuousClock.now - connected < .milliseconds(700) else { continue }
+                _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
+                concluded = true
+                try await Task.sleep(until: connected + .milliseconds(1500))
+                try socket.write(requestLine(id: 2, "system.info") + [10])
+                let info = try await offload { try socket.readLine() }
+                #expect(info != nil, "the connection was closed by the deadline before auth, after authenticating")
+            }
+            #expect(concluded, "could not authenticate within 700 ms in three tries")
         }
     }
 
     @Test("an authenticated idle connection is closed after the idle timeout; activity keeps it open")
     func authenticatedIdle() async throws {
-        try await withServer(configure: Self.smallLimits) { server in
+        try await withServer(configure: Self.shortIdle) { server in
             let token = try await server.token(tenants: ["acme"])
             let socket = try RawSocket(path: server.socketPath)
             try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
@@ -134,7 +168,10 @@ struct ConnectionLimitTests {
             _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
             try await offload { try socket.waitForClose(timeout: 10) }
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .milliseconds(900))
+            #expect(elapsed >= .milliseconds(1400))
+            // Well before the 10 s deadline for unauthenticated connections, which is not the
+            // one that applies any more.
+            #expect(elapsed < .seconds(8))
 
             // A connection that keeps talking outlives the idle timeout several times over.
             let active = try await server.client(token: token)
@@ -156,6 +193,58 @@ struct ConnectionLimitTests {
             let lines = try await offload { try socket.readLines(5) }
             #expect(try lines.map { try RPCResponse.decode($0).id } == (1...5).map { RPCID(Int64($0)) })
             try await offload { try socket.waitForClose(timeout: 5) }
+        }
+    }
+
+    @Test("clients that pipeline hundreds of requests and leave without reading do not keep their slots")
+    func abandonedPipelines() async throws {
+        try await withServer(configure: { $0.limits.connections = 4 }) { server in
+            let token = try await server.token(tenants: ["acme"])
+            var payload = requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10]
+            for id in 1...2000 {
+                payload += requestLine(id: id, "conversation.list", "{}") + [10]
+            }
+            let requests = payload
+            for _ in 0..<8 {
+                let socket = try RawSocket(path: server.socketPath)
+                try? await offload { try socket.write(requests) }
+                // Gone without reading a single answer (the RawSocket closes on release).
+            }
+            // Every abandoned connection ends, so its slot is free again.
+            var served = 0
+            for _ in 0..<200 where served < 4 {
+                served = 0
+                var probes: [TranscriptClient] = []
+                for _ in 0..<4 {
+                    guard let probe = try? await server.connect() else { break }
+                    probes.append(probe)
+                    if (try? await within(5, "system.info") { try await probe.systemInfo() }) != nil { served += 1 }
+                }
+                for probe in probes { try? await probe.close() }
+                if served < 4 { try await Task.sleep(for: .milliseconds(25)) }
+            }
+            #expect(served == 4, "abandoned connections still hold their slots")
+        }
+    }
+
+    @Test("a client that half-closes and reads slowly still gets every long answer")
+    func halfCloseLargeAnswers() async throws {
+        try await withServer { server in
+            let socket = try RawSocket(path: server.socketPath)
+            let padding = String(repeating: "p", count: 20_000)
+            let requests: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+            let writer = Task { try await offload { try socket.write(requests) } }
+            try await Task.sleep(for: .milliseconds(200))
+            try await writer.value
+            socket.shutdownWrite()
+            try await Task.sleep(for: .milliseconds(200))
+            let lines = try await offload { () -> [[UInt8]] in
+                var lines: [[UInt8]] = []
+                while let line = try socket.readLine(timeout: 10) { lines.append(line) }
+                return lines
+            }
+            #expect(lines.count == 100, "answers were lost when the server closed the connection")
+            #expect(try lines.map { try RPCResponse.decode($0).id } == (1...lines.count).map { RPCID("\($0)-\(padding)") })
         }
     }
 

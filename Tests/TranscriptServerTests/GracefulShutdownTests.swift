@@ -1,8 +1,10 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 import Testing
 import TranscriptAPI
 import TranscriptClient
+import TranscriptServer
 import TranscriptVault
 
 /// A graceful shutdown (what SIGTERM triggers in `tvault serve`) while clients are busy.
@@ -134,7 +136,7 @@ struct GracefulShutdownTests {
         }
     }
 
-    @Test("requests read after shutdown began are answered -32050; earlier ones succeed, in order")
+    @Test("appends pipelined across a shutdown: successes in order, then only -32050, then the close")
     func pipelinedAcrossShutdown() async throws {
         let server = try await TestServer.start()
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
@@ -148,7 +150,8 @@ struct GracefulShutdownTests {
         for id in 1...count {
             payload += requestLine(id: id, "conversation.append", #"{"conversation_id":"p","messages":[{"i":\#(id)}]}"#) + [10]
         }
-        let writer = Task { try? await offload { try socket.write(payload) } }
+        let requests = payload
+        let writer = Task { try? await offload { try socket.write(requests) } }
         let received = Counter()
         let reader = Task { try await offload { () -> [[UInt8]] in
             var lines: [[UInt8]] = []
@@ -182,7 +185,6 @@ struct GracefulShutdownTests {
         }
         #expect(successes.count >= 10)
         #expect(successes == Array(1...UInt64(successes.count)))
-        #expect(refused > 0, "every request was served before the shutdown began: nothing was tested")
         #expect(lines.count <= count)
 
         let stored = try server.vault.read(tenant: "acme", conversationID: "p", limit: 1000)
@@ -193,6 +195,67 @@ struct GracefulShutdownTests {
         for message in all {
             #expect(message.message == bytes(#"{"i":\#(message.seq)}"#))
         }
+        server.vault.close()
+    }
+
+    @Test("a connection that still owes answers stays open through the shutdown and answers new requests -32050")
+    func unavailableAfterShutdownBegan() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let socket = try RawSocket(path: server.socketPath)
+        try socket.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10])
+        _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine() })).decodeResult(AuthResult.self)
+
+        // Long ids make long answers: unread, they fill the socket buffers, so the server
+        // cannot finish writing and the connection owes answers when the shutdown begins.
+        let padding = String(repeating: "p", count: 20_000)
+        let early: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+        try await offload { try socket.write(early) }
+        await server.group.triggerGracefulShutdown()
+        // The listener closes when the shutdown has begun.
+        for _ in 0..<200 {
+            guard (try? RawSocket(path: server.socketPath)) != nil else { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let late: [UInt8] = (101...110).flatMap { requestLine(id: $0, "conversation.append", #"{"conversation_id":"late","messages":[{"a":1}]}"#) + [10] }
+        try await offload { try socket.write(late) }
+
+        let lines = try await offload { () -> [[UInt8]] in
+            var lines: [[UInt8]] = []
+            while let line = try socket.readLine(timeout: 20) { lines.append(line) }
+            return lines
+        }
+        let task = server.task
+        try await within(20, "the server to stop") { try await task.value }
+        #expect(lines.count == 110)
+        let responses = try lines.map { try RPCResponse.decode($0) }
+        // The early requests the server read before the shutdown began are answered; any it
+        // had not read yet are refused like the late ones (never the other way round).
+        var served = 0
+        for (index, response) in responses.prefix(100).enumerated() {
+            #expect(response.id == RPCID("\(index + 1)-\(padding)"))
+            switch response.outcome {
+            case .result:
+                #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
+                #expect(throws: Never.self) { _ = try response.decodeResult(SystemInfo.self) }
+                served += 1
+            case .error(let error):
+                #expect(error.code == RPCError.Code.unavailable)
+            }
+        }
+        #expect(served > 0)
+        for (index, response) in responses.dropFirst(100).enumerated() {
+            #expect(response.id == RPCID(Int64(101 + index)))
+            guard case .error(let error) = response.outcome else {
+                Issue.record("request \(101 + index), read after the shutdown began, was served")
+                continue
+            }
+            #expect(error.code == RPCError.Code.unavailable)
+            #expect(error.name == "tvault.Unavailable")
+        }
+        #expect(throws: VaultError.notFound) { _ = try server.vault.read(tenant: "acme", conversationID: "late") }
         server.vault.close()
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Testing
 import TranscriptAPI
 import TranscriptClient
@@ -131,8 +130,19 @@ func withServer<R>(
     return result
 }
 
-/// A logger that drops everything, so that test output stays readable.
-let quietLogger = Logger(label: "tvault.tests") { _ in SwiftLogNoOpLogHandler() }
+/// The wire type, not the engine's type of the same name.
+typealias AppendResult = TranscriptAPI.AppendResult
+
+/// A logger that drops everything, so that test output stays readable; with
+/// `TVAULT_TEST_LOG=1` in the environment it logs at debug level to stderr instead.
+let quietLogger: Logger = {
+    guard ProcessInfo.processInfo.environment["TVAULT_TEST_LOG"] == "1" else {
+        return Logger(label: "tvault.tests") { _ in SwiftLogNoOpLogHandler() }
+    }
+    var logger = Logger(label: "tvault.tests") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .debug
+    return logger
+}()
 
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
@@ -144,52 +154,6 @@ func makeShortTemporaryDirectory() throws -> String {
     let path = "/tmp/tvs-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
     return path
-}
-
-/// Runs `body` and fails with a timeout if it has not finished after `seconds`.
-///
-/// The body keeps running if it ignores cancellation; the test fails instead of hanging, which
-/// is what a hang in the server should look like here.
-func within<T: Sendable>(
-    _ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let once = ResumeOnce<T>()
-    return try await withCheckedThrowingContinuation { continuation in
-        once.set(continuation)
-        let work = Task {
-            do {
-                once.resume(.success(try await body()))
-            } catch {
-                once.resume(.failure(error))
-            }
-        }
-        Task {
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            if once.resume(.failure(HarnessError("timed out after \(seconds) s waiting for \(what)"))) {
-                work.cancel()
-            }
-        }
-    }
-}
-
-/// Resumes a continuation exactly once, from whichever side finishes first.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private let state = Mutex<(CheckedContinuation<T, any Error>?, Bool)>((nil, false))
-
-    func set(_ continuation: CheckedContinuation<T, any Error>) {
-        state.withLock { $0.0 = continuation }
-    }
-
-    @discardableResult
-    func resume(_ result: Result<T, any Error>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            guard !state.1, let continuation = state.0 else { return nil }
-            state.1 = true
-            return continuation
-        }
-        continuation?.resume(with: result)
-        return continuation != nil
-    }
 }
 
 // MARK: - Lines and responses

@@ -1,6 +1,7 @@
 import Testing
 import TranscriptAPI
 import TranscriptClient
+import TranscriptServer
 import TranscriptVault
 
 /// The JSON edge cases of DESIGN §5 ("Strict JSON"), sent as raw lines over the socket.
