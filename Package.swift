@@ -90,12 +90,13 @@ let package = Package(
             path: "Tools/crash"
         ),
         .executableTarget(name: "tvault-faults", dependencies: ["TranscriptVault"], path: "Tools/faults"),
+        .target(name: "TranscriptTestSupport", path: "Tests/TranscriptTestSupport"),
         .testTarget(name: "TranscriptCryptoTests", dependencies: ["TranscriptCrypto"]),
-        .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage"]),
-        .testTarget(name: "TranscriptVaultTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"]),
+        .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage", "TranscriptTestSupport"]),
+        .testTarget(name: "TranscriptVaultTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto", "TranscriptTestSupport"]),
         .testTarget(name: "TranscriptAPITests", dependencies: ["TranscriptAPI"]),
-        .testTarget(name: "TVaultCLITests", dependencies: ["TranscriptVault", "TranscriptStorage"]),
-        .testTarget(name: "TranscriptErasureTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto"]),
+        .testTarget(name: "TVaultCLITests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptTestSupport"]),
+        .testTarget(name: "TranscriptErasureTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto", "TranscriptTestSupport"]),
         .testTarget(
             name: "TranscriptServerTests",
             dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault"]

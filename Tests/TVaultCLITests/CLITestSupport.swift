@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import TranscriptStorage
 @testable import TranscriptVault
+import TranscriptTestSupport
 
 /// The `tvault` binary built with the tests: next to the test bundle, else in the package's
 /// default build folder.
@@ -39,7 +40,7 @@ func tvault(_ arguments: [String], environment extra: [String: String] = [:], ti
     let out = scratch.appendingPathComponent("stdout"), err = scratch.appendingPathComponent("stderr")
     _ = FileManager.default.createFile(atPath: out.path, contents: nil)
     _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: tvaultBinary)
     process.arguments = arguments
     process.environment = childEnvironment(extra)
@@ -143,7 +144,7 @@ extension Vault {
 
 /// `tvault serve` as a child process, started and stopped by the test.
 final class ServerProcess {
-    let process = Process()
+    let process = ChildProcess()
     let directory: String
     private let outputFile: String
 

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TranscriptTestSupport
 
 /// Long commands show progress on a terminal and stay quiet in a pipe.
 @Suite("Progress display")
@@ -12,7 +13,7 @@ struct ProgressTests {
             #expect(piped.stderr.isEmpty)
 
             let terminal = try PseudoTerminal()
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: tvaultBinary)
             process.arguments = ["verify", "--data-dir", directory, "--format", "json"]
             process.environment = childEnvironment()

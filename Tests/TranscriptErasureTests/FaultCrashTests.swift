@@ -4,6 +4,7 @@ import Testing
 import TranscriptCrypto
 import TranscriptStorage
 @testable import TranscriptVault
+import TranscriptTestSupport
 
 /// Crash safety of key management (issue 5): a child process (Tools/faults) runs a scenario
 /// with `TVAULT_FAULT=<step>` and dies by SIGKILL at that step; the test then reopens the store
@@ -45,7 +46,7 @@ struct FaultCrashTests {
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result {
-                    let process = Process()
+                    let process = ChildProcess()
                     process.executableURL = URL(fileURLWithPath: binary)
                     process.arguments = arguments
                     var environment = ProcessInfo.processInfo.environment

@@ -134,26 +134,27 @@ struct ConnectionLimitTests {
     @Test("a connection that authenticates outlives the deadline before auth")
     func authenticatedOutlivesDeadline() async throws {
         try await withServer(configure: {
-            $0.limits.unauthenticatedIdleTimeoutMs = 1000
-            $0.limits.idleTimeoutMs = 30_000
+            $0.limits.unauthenticatedIdleTimeoutMs = 3000
+            $0.limits.idleTimeoutMs = 60_000
         }) { server in
             let token = try await server.token(tenants: ["acme"])
             // A machine too busy to authenticate within the deadline proves nothing: try again.
+            // The deadline is generous because the whole suite runs in parallel on two cores.
             var concluded = false
-            for _ in 0..<3 where !concluded {
+            for _ in 0..<5 where !concluded {
                 let socket = try RawSocket(path: server.socketPath)
                 let connected = ContinuousClock.now
                 try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
                 let auth = try await offload { try socket.readLine() }
-                guard ContinuousClock.now - connected < .milliseconds(700) else { continue }
+                guard ContinuousClock.now - connected < .milliseconds(2500) else { continue }
                 _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
                 concluded = true
-                try await Task.sleep(until: connected + .milliseconds(1500))
+                try await Task.sleep(until: connected + .milliseconds(4000))
                 try socket.write(requestLine(id: 2, "system.info") + [10])
                 let info = try await offload { try socket.readLine() }
                 #expect(info != nil, "the connection was closed by the deadline before auth, after authenticating")
             }
-            #expect(concluded, "could not authenticate within 700 ms in three tries")
+            #expect(concluded, "could not authenticate within 2.5 s in five tries")
         }
     }
 

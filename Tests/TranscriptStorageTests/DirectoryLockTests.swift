@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TranscriptStorage
+import TranscriptTestSupport
 
 @Suite("Directory lock")
 struct DirectoryLockTests {
@@ -72,10 +73,10 @@ struct DirectoryLockTests {
     @Test(
         "a lock held by another process is detected, and free again once it exits",
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
-    func lockHeldByChildProcess() throws {
+    func lockHeldByChildChildProcess() throws {
         try withTemporaryDirectory { directory in
             let path = directory + "/tvault.lock"
-            let child = Process()
+            let child = ChildProcess()
             child.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
             // Take an exclusive lock, announce it, then hold it until our end of stdin closes.
             child.arguments = ["--exclusive", path, "/bin/sh", "-c", "echo locked; exec cat >/dev/null"]

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import TranscriptVault
+import TranscriptTestSupport
 
 /// Every append acknowledged before a SIGKILL survives it (DESIGN §3: a caller is answered only
 /// after its batch is durable).
@@ -28,7 +29,7 @@ struct CrashTests {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         let scratch = packageRoot.appendingPathComponent(".build-crash-harness").path
-        let build = Process()
+        let build = ChildProcess()
         build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         build.arguments = ["swift", "build", "--package-path", packageRoot.path, "--scratch-path", scratch, "--product", "tvault-crash"]
         try build.run()
@@ -74,7 +75,7 @@ struct CrashTests {
     /// Runs the harness on `directory` until it has acknowledged `threshold` appends, kills it
     /// with SIGKILL, and collects every line it wrote (lines after the kill signal included).
     static func runAndKill(binary: String, directory: String, appenders: Int, threshold: Int) throws -> Run {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [directory, String(appenders), "0"]
         let stdout = Pipe()
