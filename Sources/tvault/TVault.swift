@@ -12,9 +12,9 @@ struct TVault: AsyncParsableCommand {
             unlocked, 64 usage error.
 
             Get started:
-              tvault init                       # create ./.tvault with a generated unlock key
-              tvault tenant create acme         # add a tenant
-              tvault tenant list --format json
+              tvault serve                      # create ./.tvault on first run, then serve
+              tvault tenant create acme         # works while the server runs, or offline
+              tvault token issue --tenant acme --scopes append,read,list
             """,
         version: TVaultVersion.current,
         subcommands: [ServeCommand.self, InitCommand.self, TenantCommand.self, TokenCommand.self, KeyCommand.self, ShredCommand.self, ReceiptCommand.self, RetentionCommand.self,
