@@ -66,7 +66,11 @@ final class Writer: @unchecked Sendable {
         if !wasClosed { finished.wait() }
     }
 
+    /// How long a batch may wait for more callers once concurrency has been seen.
+    static let gatherWindow: TimeInterval = 0.000_25
+
     private func loop() {
+        var lastBatch = 0
         while true {
             condition.lock()
             while pending.isEmpty && !closed { condition.wait() }
@@ -75,10 +79,18 @@ final class Writer: @unchecked Sendable {
                 finished.signal()
                 return
             }
+            // When the last batch had several callers, most of them are about to come back
+            // with their next write: waiting a fraction of an fsync for them lets one commit
+            // carry them all. A lone caller (lastBatch <= 1) never waits.
+            if lastBatch > 1 && pending.count < lastBatch && !closed {
+                let deadline = Date(timeIntervalSinceNow: Self.gatherWindow)
+                while pending.count < lastBatch && !closed && condition.wait(until: deadline) {}
+            }
             let take = min(pending.count, maxBatch)
             let batch = Array(pending[0..<take])
             pending.removeFirst(take)
             condition.unlock()
+            lastBatch = take
             run(batch)
         }
     }
