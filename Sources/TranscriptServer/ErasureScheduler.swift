@@ -2,7 +2,6 @@ public import Logging
 public import ServiceLifecycle
 public import TranscriptVault
 import Synchronization
-internal import Glibc
 
 /// The background work of a running server: erasure epochs (batched: at most `delay` after
 /// the first pending shred), tenants whose shred waiting period is over, the retention
@@ -42,7 +41,7 @@ public final class ErasureScheduler: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var lastSweep: Int64 = 0
             while !Task.isCancelled {
-                let now = Self.now()
+                let now = Clock.nowMilliseconds()
                 if now - lastSweep >= self.sweepIntervalMilliseconds {
                     lastSweep = now
                     await self.attempt("tenant shreds") { _ = try await self.vault.shredDueTenants() }
@@ -103,12 +102,5 @@ public final class ErasureScheduler: Service, Sendable {
             return nil
         }
         waiting?.resume()
-    }
-
-    /// Wall-clock milliseconds, the unit of the engine's timestamps.
-    private static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 }

@@ -37,8 +37,8 @@ struct RecordReader {
     }
 
     mutating func u8() throws -> UInt8 { try take(1)[0] }
-    mutating func u32() throws -> UInt32 { try take(4).reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func u64() throws -> UInt64 { try take(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    mutating func u32() throws -> UInt32 { try take(4).bigEndianInteger(as: UInt32.self) }
+    mutating func u64() throws -> UInt64 { try take(8).bigEndianInteger(as: UInt64.self) }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     mutating func i32() throws -> Int32 { Int32(bitPattern: try u32()) }
     mutating func raw(_ count: Int) throws -> [UInt8] { Array(try take(count)) }
@@ -54,6 +54,13 @@ struct RecordReader {
 
     func finish() throws {
         guard remaining == 0 else { throw VaultError.recordCorrupted(kind) }
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// The bytes read as one big-endian unsigned integer, as keys and records store them.
+    func bigEndianInteger<T: FixedWidthInteger & UnsignedInteger>(as type: T.Type) -> T {
+        reduce(0) { $0 << 8 | T($1) }
     }
 }
 

@@ -25,7 +25,7 @@ public enum UnlockSecret: Sendable {
     public static func generateKeyFile(at path: String) throws {
         var raw = SecureRandom.bytes(SecretKey.byteCount)
         defer { raw.zeroize() }
-        var text = Array(raw.map { byte in String(byte, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined().utf8)
+        var text = Hex.digits(of: raw)
         defer { text.zeroize() }
         text.append(UInt8(ascii: "\n"))
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o400)
@@ -60,20 +60,12 @@ public enum UnlockSecret: Sendable {
         }
         return try SecretKey { out in
             for index in 0..<32 {
-                guard let high = hexValue(digits[2 * index]), let low = hexValue(digits[2 * index + 1]) else {
+                guard let high = Hex.nibble(digits[2 * index], allowingUppercase: true),
+                      let low = Hex.nibble(digits[2 * index + 1], allowingUppercase: true) else {
                     throw VaultError.unlockSecretMissing("the unlock key file \(path) must hold 64 hexadecimal digits")
                 }
                 out[index] = high << 4 | low
             }
-        }
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

@@ -26,7 +26,7 @@ extension Vault {
     /// A keyed hash standing for an identifier in audit records (hex), so the log can be
     /// searched for a known name without holding it in clear.
     public func auditHash(_ identifier: String, kind: String) -> String {
-        Self.encodeCursor(KeyedHash.hash(Array(identifier.utf8), key: auditKey.key, domain: "audit-id-" + kind, length: 16))
+        Hex.encode(KeyedHash.hash(Array(identifier.utf8), key: auditKey.key, domain: "audit-id-" + kind, length: 16))
     }
 
     /// Audit records with `seq` greater than `after`, oldest first.
@@ -66,7 +66,7 @@ extension Vault {
             let broken: (UInt64, String)? = try txn.withCursor(db.audit) { cursor in
                 var entry = try cursor.first()
                 while let current = entry {
-                    let keySeq = current.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                    let keySeq = current.key.bigEndianInteger(as: UInt64.self)
                     guard let decoded = try? AuditRecord.decode(current.value) else { return (keySeq, "unreadable") }
                     count += 1
                     let mac = Self.auditMAC(decoded.record.body() + decoded.previous, key: auditKey)

@@ -73,7 +73,7 @@ extension Vault {
                 var result: [(UInt32, [UInt8])] = []
                 var entry = try cursor.first()
                 while let current = entry {
-                    result.append((current.key.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }, Array(current.value)))
+                    result.append((current.key.bigEndianInteger(as: UInt32.self), Array(current.value)))
                     entry = try cursor.next()
                 }
                 return result

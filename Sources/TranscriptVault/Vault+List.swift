@@ -64,7 +64,7 @@ extension Vault {
                     var entry = try cursor.seek(atLeast: start)
                     while let current = entry, current.key.hasPrefix(tenantPrefix) {
                         let position = Array(current.key[tenantPrefix.count...])
-                        let updatedAt = Int64(bitPattern: position[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                        let updatedAt = Int64(bitPattern: position[0..<8].bigEndianInteger(as: UInt64.self))
                         if let before = query.updatedBefore, updatedAt >= before { break }
                         if summaries.count == query.limit { hasMore = true; break }
                         try visit(Array(position[8...]))
@@ -73,38 +73,15 @@ extension Vault {
                     }
                 }
             }
-            return ConversationPage(conversations: summaries, nextCursor: hasMore ? lastPosition.map(Self.encodeCursor) : nil)
+            return ConversationPage(conversations: summaries, nextCursor: hasMore ? lastPosition.map(Hex.encode) : nil)
         }
     }
 
-    static func encodeCursor(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
+    /// The bytes of a listing cursor of `length` bytes, or `invalidArgument("cursor")`.
     static func decodeCursor(_ text: String, length: Int) throws -> [UInt8] {
-        let invalid = VaultError.invalidArgument(field: "cursor", reason: "not a cursor of this listing")
-        let digits = Array(text.utf8)
-        guard digits.count == length * 2 else { throw invalid }
-        var out = [UInt8]()
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = hex(digits[index]), let low = hex(digits[index + 1]) else { throw invalid }
-            out.append(high << 4 | low)
+        guard let bytes = Hex.decode(text), bytes.count == length else {
+            throw VaultError.invalidArgument(field: "cursor", reason: "not a cursor of this listing")
         }
-        return out
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        default: nil
-        }
+        return bytes
     }
 }

@@ -40,7 +40,7 @@ extension Vault {
                 while let current = entry {
                     let record = try ConversationRecord(decoding: current.value)
                     conversations += 1
-                    let number = current.key.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                    let number = current.key.prefix(4).bigEndianInteger(as: UInt32.self)
                     if let position = index[number] {
                         tenants[position].conversations += 1
                         tenants[position].messages += record.messageCount

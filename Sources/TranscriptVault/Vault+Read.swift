@@ -47,7 +47,7 @@ extension Vault {
     /// Opens one stored message; its key gives the sequence number the seal is bound to.
     func openMessage(_ entry: Cursor.Entry, tenant: UInt32, conversation ck: [UInt8], dek: KeyBox) throws -> StoredMessage {
         guard entry.key.count == 4 + Schema.idHashLength + 8 else { throw VaultError.recordCorrupted("message key") }
-        let seq = entry.key[(entry.key.count - 8)...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let seq = entry.key[(entry.key.count - 8)...].bigEndianInteger(as: UInt64.self)
         var reader = RecordReader(entry.value, kind: "message")
         try reader.version(1)
         let createdAt = try reader.i64()

@@ -95,19 +95,11 @@ extension Vault {
     }
 
     /// The root epoch recorded in `meta`.
-    func rootEpoch(in txn: WriteTransaction) throws -> UInt64 {
+    func rootEpoch(in txn: some ReadableTransaction) throws -> UInt64 {
         guard let bytes = try txn.value(in: db.meta, forKey: Schema.MetaKey.rootEpoch), bytes.count == 8 else {
             throw VaultError.recordCorrupted("store metadata")
         }
-        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    /// The root epoch recorded in `meta`.
-    func rootEpoch(in txn: ReadTransaction) throws -> UInt64 {
-        guard let bytes = try txn.value(in: db.meta, forKey: Schema.MetaKey.rootEpoch), bytes.count == 8 else {
-            throw VaultError.recordCorrupted("store metadata")
-        }
-        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+        return bytes.bigEndianInteger(as: UInt64.self)
     }
 
     /// The current root epoch.

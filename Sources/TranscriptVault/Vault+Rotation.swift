@@ -112,9 +112,9 @@ extension Vault {
                 // re-wrap by patching those bytes, without decoding the rest.
                 let value = current.value
                 guard value.count >= ConversationRecord.sealedDEKRange.upperBound, value[0] == ConversationRecord.version,
-                      value[5..<9].reduce(UInt32(0), { $0 << 8 | UInt32($1) }) == UInt32(AEAD.sealedKeyByteCount)
+                      value[5..<9].bigEndianInteger(as: UInt32.self) == UInt32(AEAD.sealedKeyByteCount)
                 else { throw VaultError.recordCorrupted("conversation record") }
-                let version = value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                let version = value[1..<5].bigEndianInteger(as: UInt32.self)
                 if version != currentVersion {
                     guard let oldKEK = keys.keks[version] else { throw VaultError.recordCorrupted("conversation key version") }
                     // The two associated data differ only in the conversation and version: patch
@@ -164,7 +164,7 @@ extension Vault {
                 var count = 0
                 var entry = try cursor.seek(atLeast: prefix)
                 while let current = entry, current.key.hasPrefix(prefix) {
-                    let stored = current.value.count >= 5 ? current.value[1..<5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
+                    let stored = current.value.count >= 5 ? current.value[1..<5].bigEndianInteger(as: UInt32.self) : 0
                     if stored != version { count += 1 }
                     entry = try cursor.next()
                 }

@@ -116,14 +116,14 @@ extension Vault {
             epochAtShred: try rootEpoch(in: txn))
         try txn.put(record.encoded(), forKey: id, in: db.receipts)
         try markErasurePending(tenant: tenant.number, at: record.createdAt, in: txn)
-        return Receipt(id: Self.encodeCursor(id), tenant: tenant.name, status: .pending, target: target,
+        return Receipt(id: Hex.encode(id), tenant: tenant.name, status: .pending, target: target,
                        conversations: conversations, createdAt: record.createdAt)
     }
 
     /// The receipt `id`, with its current status. With `tenant`, a receipt of another tenant
     /// is `notFound`, exactly like a missing one.
     public func receipt(id: String, tenant: String? = nil) throws -> Receipt {
-        guard id.utf8.count == 32, let key = try? Self.decodeCursor(id, length: 16) else { throw VaultError.notFound }
+        guard let key = Hex.decode(id), key.count == 16 else { throw VaultError.notFound }
         return try environment.read { txn in
             guard let record = try txn.withValue(in: db.receipts, forKey: key, { try ReceiptRecord(decoding: $0) }),
                   tenant == nil || tenant == record.tenantName

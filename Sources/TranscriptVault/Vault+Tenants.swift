@@ -20,7 +20,7 @@ extension Vault {
             let key = Array(name.utf8)
             if try txn.value(in: db.tenants, forKey: key) != nil { throw VaultError.alreadyExists("tenant \(name)") }
             let numberBytes = try txn.value(in: db.meta, forKey: Schema.MetaKey.nextTenant) ?? .bigEndian(UInt32(1))
-            let number = numberBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let number = numberBytes.bigEndianInteger(as: UInt32.self)
             let kek = try SecretKey.random()
             let index = try SecretKey.random()
             let record = TenantRecord(
@@ -71,11 +71,7 @@ extension Vault {
         }
     }
 
-    func tenantRecord(_ name: String, in txn: ReadTransaction) throws -> TenantRecord? {
-        try txn.withValue(in: db.tenants, forKey: Array(name.utf8)) { try TenantRecord(decoding: $0) }
-    }
-
-    func tenantRecord(_ name: String, in txn: WriteTransaction) throws -> TenantRecord? {
+    func tenantRecord(_ name: String, in txn: some ReadableTransaction) throws -> TenantRecord? {
         try txn.withValue(in: db.tenants, forKey: Array(name.utf8)) { try TenantRecord(decoding: $0) }
     }
 

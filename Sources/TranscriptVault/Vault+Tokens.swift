@@ -20,10 +20,10 @@ extension Vault {
             guard !tenants.isEmpty else { throw VaultError.invalidArgument(field: "tenants", reason: "name at least one tenant") }
             for tenant in tenants { try TenantName.validate(tenant) }
         }
-        let id = Self.encodeCursor(SecureRandom.bytes(6))
+        let id = Hex.encode(SecureRandom.bytes(6))
         var secret = SecureRandom.bytes(32)
         defer { secret.zeroize() }
-        let secretText = Self.encodeCursor(secret)
+        let secretText = Hex.encode(secret)
         let hash = try tokenHash(secretText)
         let record = TokenRecord(
             secretHash: hash, tenants: tenants.map { Array(Set($0)).sorted() },

@@ -214,7 +214,7 @@ private struct VerifyScan {
             return
         }
         opened(.message)
-        let seq = entry.key.count == key.count + 8 ? entry.key[key.count...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } : nil
+        let seq = entry.key.count == key.count + 8 ? entry.key[key.count...].bigEndianInteger(as: UInt64.self) : nil
         guard let owner else {
             fail(.init(tenant: nil, kind: .message, conversation: Self.hex(key), seq: seq, check: "orphan"))
             return
@@ -245,17 +245,17 @@ private struct VerifyScan {
             return
         }
         opened(.message)
-        let seq = key[length...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let seq = key[length...].bigEndianInteger(as: UInt64.self)
         fail(.init(tenant: tenants[Self.tenantNumber(prefix)]?.name, kind: .message, conversation: Self.hex(prefix), seq: seq, check: "orphan"))
     }
 
     static func tenantNumber(_ key: [UInt8]) -> UInt32 {
-        key.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        key.prefix(4).bigEndianInteger(as: UInt32.self)
     }
 
     /// The conversation part of a conversation key, in hex (the tenant shows by name).
     static func hex(_ key: [UInt8]) -> String {
-        Vault.encodeCursor(Array(key.dropFirst(4)))
+        Hex.encode(key.dropFirst(4))
     }
 
     /// Byte-wise order, as LMDB's default comparison.

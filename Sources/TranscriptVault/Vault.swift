@@ -143,7 +143,7 @@ public final class Vault: Sendable {
                   let epochBytes = try txn.value(in: meta, forKey: Schema.MetaKey.rootEpoch), epochBytes.count == 8 else {
                 throw VaultError.recordCorrupted("store metadata")
             }
-            return (id, epochBytes.reduce(0) { $0 << 8 | UInt64($1) })
+            return (id, epochBytes.bigEndianInteger(as: UInt64.self))
         }
         guard KeyedHash.constantTimeEqual(storeID, keyring.storeID) else {
             throw VaultError.keyringMismatch("it belongs to another store")

@@ -17,7 +17,7 @@ enum AdminCall {
             defer { vault.close() }
             let parsed = try parse(params)
             do {
-                bytes = try await AdminDispatcher(vault: vault, inProcess: true, progress: Progress.reporter()).run(method: method, params: parsed)
+                bytes = try await AdminDispatcher(vault: vault, inProcess: true, progress: ProgressLine.reporter()).run(method: method, params: parsed)
             } catch let error as RPCError {
                 throw CLIError.failure(error.message)
             } catch let error as VaultError {

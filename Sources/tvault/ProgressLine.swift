@@ -31,6 +31,17 @@ final class ProgressLine: Sendable {
         if draw { FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8)) }
     }
 
+    /// A `(done, total)` reporter drawing `label: done/total`, or `nil` when standard error is
+    /// not a terminal, for engine calls that count their progress.
+    static func reporter(label: String = "progress") -> (@Sendable (Int, Int) -> Void)? {
+        let line = ProgressLine()
+        guard line.isEnabled else { return nil }
+        return { done, total in
+            line.update("\(label): \(done)/\(total)", force: done >= total)
+            if done >= total { line.finish() }
+        }
+    }
+
     /// Clears the line, leaving the terminal as it was.
     func finish() {
         guard isEnabled, state.withLock({ $0.drawn }) else { return }

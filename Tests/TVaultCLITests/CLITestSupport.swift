@@ -132,7 +132,7 @@ extension Vault {
     /// The keyed hash of a conversation id, in hex, as `verify` reports positions.
     func conversationHex(tenant: String, conversation: String) throws -> String {
         let record = try #require(try environment.read { txn in try tenantRecord(tenant, in: txn) })
-        return Vault.encodeCursor(try keys(for: record).hash(conversation, domain: "conversation"))
+        return Hex.encode(try keys(for: record).hash(conversation, domain: "conversation"))
     }
 
     /// The key of a message in the `messages` database.

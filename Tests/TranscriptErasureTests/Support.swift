@@ -179,7 +179,7 @@ extension Vault {
                 var ids: [String] = []
                 var entry = try cursor.first()
                 while let current = entry {
-                    ids.append(Self.encodeCursor(Array(current.key)))
+                    ids.append(Hex.encode(Array(current.key)))
                     entry = try cursor.next()
                 }
                 return ids
