@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "TranscriptErasureTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto", "TranscriptTestSupport"]),
         .testTarget(
             name: "TranscriptServerTests",
-            dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault"]
+            dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault", "TranscriptTestSupport"]
         ),
     ]
 )

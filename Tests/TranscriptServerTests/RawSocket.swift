@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TranscriptTestSupport
 
 /// A plain blocking Unix-socket client, for what `TranscriptClient` cannot show: an answer the
 /// server writes before any request, one write of many pipelined lines, a slow drip of bytes,
@@ -18,23 +19,10 @@ final class RawSocket: @unchecked Sendable {
     }
 
     init(path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let message = String(cString: strerror(errno))
-            Glibc.close(fd)
-            throw Failure(description: "connect \(path): \(message)")
+        do {
+            fd = try connectUnixSocket(path: path)
+        } catch {
+            throw Failure(description: "\(error)")
         }
     }
 

@@ -36,7 +36,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts the child.
     public func run() throws {
-        guard let path = executableURL?.path else { throw ChildProcessError("no executable") }
+        guard let path = executableURL?.path else { throw TestSupportError("no executable") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -61,7 +61,7 @@ public final class ChildProcess: @unchecked Sendable {
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard status == 0 else { throw ChildProcessError("cannot start \(path): \(String(cString: strerror(status)))") }
+        guard status == 0 else { throw TestSupportError("cannot start \(path): \(String(cString: strerror(status)))") }
         processIdentifier = pid
         // The child holds its own copies; the parent's ends it gave away must close, or a
         // reader of the pipe never sees end of file.
@@ -114,8 +114,8 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// A child process could not be started.
-public struct ChildProcessError: Error, CustomStringConvertible {
+/// A child process could not be started, or a socket not connected.
+public struct TestSupportError: Error, CustomStringConvertible {
     public let description: String
 
     init(_ description: String) { self.description = description }
