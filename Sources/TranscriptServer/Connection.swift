@@ -3,92 +3,237 @@ import TranscriptAPI
 import TranscriptVault
 import Synchronization
 
-/// Serves one client connection: reads lines, starts each request at once (so that pipelined
-/// appends share group commits), and writes the responses strictly in request order.
-struct ClientConnection {
-    let channel: NIOAsyncChannel<Frame, ByteBuffer>
-    let entry: ConnectionRegistry.Entry
-    let dispatcher: Dispatcher
-    /// The most requests a connection may have in flight before reading pauses.
-    let maxInFlight = 256
+/// Serves one client connection on its event loop: starts each request as its line arrives
+/// (so that pipelined appends share group commits) and writes the responses strictly in
+/// request order.
+///
+/// The hot path has no task and no thread hop of its own: an append is queued on the store's
+/// writer, whose thread hands the durable outcome straight back to this event loop; a read,
+/// list or receipt runs here, once every earlier request of the connection has been answered
+/// (so it sees the client's own earlier writes). Only delete, erase and export run in a task.
+///
+/// Reading pauses while `maxInFlight` requests are unanswered or their answers not yet handed to
+/// the kernel (a peer that does not read its answers stops being read).
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    func run() async throws {
-        try await channel.executeThenClose { inbound, outbound in
-            let (responses, responseQueue) = AsyncStream.makeStream(of: PendingResponse.self)
-            let (credits, creditQueue) = AsyncStream.makeStream(of: Void.self)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    // However the writer ends (a write failed: the peer is gone, or the
-                    // connection was closed), the reader must not wait for credits any more.
-                    defer { creditQueue.finish() }
-                    for await pending in responses {
-                        if let bytes = await pending.value {
-                            try await outbound.write(ByteBuffer(bytes: bytes))
-                        }
-                        entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
-                        creditQueue.yield()
-                        entry.closeIfIdle()
-                    }
-                }
-                var creditIterator = credits.makeAsyncIterator()
-                var outstanding = 0
-                var grant: TokenGrant?
-                var previous: PendingResponse?
-                reading: for try await frame in inbound {
-                    entry.inFlight.add(1, ordering: .sequentiallyConsistent)
-                    outstanding += 1
-                    switch frame {
-                    case .tooLong:
-                        let error = RPCError.tooLarge("the request line exceeds \(dispatcher.limits.lineBytes) bytes")
-                        responseQueue.yield(.ready(RPCResponse.failureLine(id: .null, error: error)))
-                        break reading
-                    case .line(let buffer):
-                        let pending = respond(to: Array(buffer.readableBytesView), grant: &grant, previous: previous)
-                        // Only a running request can still be writing: a read waits for the
-                        // latest one, and so for every earlier append (they commit in order),
-                        // even when answers already known (system.info, errors) came between.
-                        if case .running = pending { previous = pending }
-                        responseQueue.yield(pending)
-                    }
-                    while outstanding > maxInFlight {
-                        guard await creditIterator.next() != nil else { break reading }
-                        outstanding -= 1
-                    }
-                }
-                responseQueue.finish()
-                try await group.waitForAll()
-            }
-            // `executeThenClose` closes at once, dropping answers not yet handed to the kernel
-            // (a client that half-closed and reads slowly): wait until they have gone out.
-            try? await channel.channel.writeAndFlush(ByteBuffer())
+    /// One request's place in the response order.
+    private enum Slot {
+        /// Being computed (an append waiting for its commit, or a task).
+        case running
+        /// Not started: runs when it reaches the head (every earlier request answered); its
+        /// answer is dropped for a notification.
+        case ordered(Dispatcher.Work, notification: Bool)
+        /// Answered; `nil` for a notification.
+        case done([UInt8]?)
+    }
+
+    private let dispatcher: Dispatcher
+    private let registry: ConnectionRegistry
+    private let connectionLimit: Int
+    /// The most requests a connection may have in flight before reading pauses.
+    static let maxInFlight = 256
+
+    private var entry: ConnectionRegistry.Entry?
+    private var grant: TokenGrant?
+    /// The requests not yet written, in order; `slots[0]` is request number `head`.
+    private var slots = CircularBuffer<Slot>(initialCapacity: 8)
+    private var head = 0
+    /// Set once the peer half-closed or sent an over-long line: no more requests are read, and
+    /// the connection closes once every owed answer is out.
+    private var finishing = false
+    private var closed = false
+    /// Answers written to the channel but not yet handed to the kernel.
+    private var unsent = 0
+    /// A `read` held back while paused.
+    private var readHeld = false
+
+    init(dispatcher: Dispatcher, registry: ConnectionRegistry, connectionLimit: Int) {
+        self.dispatcher = dispatcher
+        self.registry = registry
+        self.connectionLimit = connectionLimit
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard let entry = registry.add(context.channel, limit: connectionLimit) else {
+            let error = RPCError.unavailable("too many connections")
+            finishing = true
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error))))
+                .whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        self.entry = entry
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        slots.removeAll()
+        if let entry { registry.remove(entry) }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finishing, !closed, let entry else { return }
+        entry.inFlight.add(1, ordering: .sequentiallyConsistent)
+        switch unwrapInboundIn(data) {
+        case .tooLong:
+            let error = RPCError.tooLarge("the request line exceeds \(dispatcher.limits.lineBytes) bytes")
+            slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
+            finishing = true
+        case .line(let buffer):
+            slots.append(start(Array(buffer.readableBytesView), context: context, entry: entry))
+        }
+        advance(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            finishing = true
+            advance(context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if mayRead(context: context) {
+            context.read()
+        } else {
+            readHeld = true
         }
     }
 
-    private func respond(to line: [UInt8], grant: inout TokenGrant?, previous: PendingResponse?) -> PendingResponse {
+    // MARK: Requests
+
+    /// Decodes a line and starts its request; returns its slot.
+    private func start(_ line: [UInt8], context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) -> Slot {
         let request: RPCRequest
         do throws(RPCRequest.Rejection) {
             request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth)
         } catch {
-            return .ready(error.responseLine)
+            return .done(error.responseLine)
         }
+        let notification = request.isNotification
         if entry.draining.load(ordering: .acquiring) {
             let line = RPCResponse.failureLine(id: request.responseID, error: .unavailable("the server is shutting down"))
-            return .ready(request.isNotification ? nil : line)
+            return .done(notification ? nil : line)
         }
         if request.method == RPCMethod.auth.rawValue {
-            // Handled in order, before the next line is read, so that later requests see it.
+            // Handled in order, before the next line, so that later requests see it.
             let (line, newGrant) = dispatcher.authenticate(request)
             grant = newGrant
             if newGrant != nil {
-                channel.channel.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
+                context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
             }
-            return .ready(request.isNotification ? nil : line)
+            return .done(notification ? nil : line)
         }
-        let pending = dispatcher.start(request, grant: grant, after: previous)
-        guard request.isNotification else { return pending }
-        return .running(Task {
-            _ = await pending.value
-            return nil
-        })
+        let work = dispatcher.prepare(request, grant: grant)
+        switch work {
+        case .answered(let line):
+            return .done(notification ? nil : line)
+        case .append(let ticket, let respond):
+            let index = head + slots.count
+            let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            ticket.whenComplete { outcome in
+                let line = notification ? nil : respond(outcome)
+                loop.eventLoop.execute {
+                    let (handler, context) = loop.value
+                    handler.complete(index, with: line, context: context)
+                }
+            }
+            return .running
+        case .inline, .background:
+            return .ordered(work, notification: notification)
+        }
+    }
+
+    private func complete(_ index: Int, with line: [UInt8]?, context: ChannelHandlerContext) {
+        guard !closed, index >= head, index < head + slots.count else { return }
+        slots[offset: index - head] = .done(line)
+        advance(context: context)
+    }
+
+    /// Writes every answer at the head that is known, starting ordered work as it reaches the
+    /// head; then closes if the connection is finishing and owes nothing.
+    private func advance(context: ChannelHandlerContext) {
+        guard !closed, let entry else { return }
+        var wrote = 0
+        var last: ByteBuffer?
+        loop: while let first = slots.first {
+            switch first {
+            case .running:
+                break loop
+            case .ordered(let work, let notification):
+                switch work {
+                case .inline(let body):
+                    let line = body()
+                    slots[slots.startIndex] = .done(notification ? nil : line)
+                case .background(let body):
+                    slots[slots.startIndex] = .running
+                    let index = head
+                    let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                    Task {
+                        let line = await body()
+                        loop.eventLoop.execute {
+                            let (handler, context) = loop.value
+                            handler.complete(index, with: notification ? nil : line, context: context)
+                        }
+                    }
+                    break loop
+                case .answered, .append:
+                    preconditionFailure("only inline and background work waits for its turn")
+                }
+            case .done(let line):
+                slots.removeFirst()
+                head += 1
+                if let line {
+                    if let last { context.write(wrapOutboundOut(last), promise: nil) }
+                    last = ByteBuffer(bytes: line)
+                    wrote += 1
+                }
+                entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+            }
+        }
+        if let last {
+            // One promise for the batch: the last answer is handed to the kernel after the others.
+            unsent += wrote
+            let written = wrote
+            let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
+                let (handler, context) = loop.value
+                handler.unsent -= written
+                handler.resumeReadingIfAllowed(context: context)
+            }
+        }
+        if finishing && slots.isEmpty {
+            closed = true
+            // A close drops writes not yet handed to the kernel: close once they have gone out.
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        entry.closeIfIdle()
+        resumeReadingIfAllowed(context: context)
+    }
+
+    // MARK: Back-pressure
+
+    private func mayRead(context: ChannelHandlerContext) -> Bool {
+        slots.count + unsent < Self.maxInFlight
+    }
+
+    private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
+        if readHeld && mayRead(context: context) {
+            readHeld = false
+            context.read()
+        }
     }
 }

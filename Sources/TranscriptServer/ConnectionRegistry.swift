@@ -25,30 +25,54 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        /// Callers of `waitUntilEmpty`, resumed when the last connection goes.
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
 
     /// Registers a connection; returns `nil` when over `limit` or draining.
     func add(_ channel: any Channel, limit: Int) -> Entry? {
         let entry = Entry(channel: channel)
-        let added = entries.withLock { entries -> Bool in
-            guard entries.count < limit, !draining.load(ordering: .acquiring) else { return false }
-            entries[ObjectIdentifier(entry)] = entry
+        let added = state.withLock { state -> Bool in
+            guard state.entries.count < limit, !draining.load(ordering: .acquiring) else { return false }
+            state.entries[ObjectIdentifier(entry)] = entry
             return true
         }
         return added ? entry : nil
     }
 
     func remove(_ entry: Entry) {
-        _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(entry)) }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.entries.removeValue(forKey: ObjectIdentifier(entry))
+            guard state.entries.isEmpty else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { state.withLock { $0.entries.count } }
+
+    /// Returns once no connection is registered.
+    func waitUntilEmpty() async {
+        await withCheckedContinuation { continuation in
+            let empty = state.withLock { state -> Bool in
+                if state.entries.isEmpty { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if empty { continuation.resume() }
+        }
+    }
 
     /// Marks every connection as draining and closes those that owe nothing.
     func drainAll() {
         draining.store(true, ordering: .releasing)
-        let all = entries.withLock { Array($0.values) }
+        let all = state.withLock { Array($0.entries.values) }
         for entry in all {
             entry.draining.store(true, ordering: .sequentiallyConsistent)
             entry.closeIfIdle()

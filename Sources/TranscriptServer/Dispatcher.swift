@@ -35,13 +35,23 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Starts any method but `auth` for a connection holding `grant` (or none).
-    ///
-    /// Checks and the queueing of appends happen now, in request order; the rest runs in a
-    /// task. A read or list first waits for `previous` (the connection's prior request), so it
-    /// sees every write the client sent before it; appends queue at once so that pipelined
-    /// appends share group commits and keep their order.
-    public func start(_ request: RPCRequest, grant: TokenGrant?, after previous: PendingResponse?) -> PendingResponse {
+    /// What a request needs to be answered, decided at once and in request order.
+    enum Work: Sendable {
+        /// The answer is known now: an error, or `system.info`.
+        case answered([UInt8])
+        /// An append already queued on the store's writer (so pipelined appends share group
+        /// commits and keep their order); `respond` turns its durable outcome into the line.
+        case append(AppendTicket, respond: @Sendable (Result<TranscriptVault.AppendResult, any Error>) -> [UInt8])
+        /// A quick synchronous call (read, list, receipt), to run once every earlier request of
+        /// the connection has been answered, so that it sees the client's own earlier writes.
+        case inline(@Sendable () -> [UInt8])
+        /// A long call (delete, erase, export) run in a task, under the same ordering rule.
+        case background(@Sendable () async -> [UInt8])
+    }
+
+    /// Checks a request for any method but `auth` from a connection holding `grant` (or none)
+    /// and says how to answer it. Appends are queued now; nothing else runs yet.
+    func prepare(_ request: RPCRequest, grant: TokenGrant?) -> Work {
         let id = request.responseID
         do {
             let method = try authorize(request, grant: grant)
@@ -49,30 +59,37 @@ public final class Dispatcher: Sendable {
             case .systemInfo:
                 let info = SystemInfo(version: Self.version, protocolVersion: SystemInfo.protocolVersion,
                                       methods: Self.methods.map(\.rawValue))
-                return .ready(RPCResponse.successLine(id: id, result: info))
+                return .answered(RPCResponse.successLine(id: id, result: info))
             case .conversationAppend:
                 let ticket = try enqueueAppend(request, grant: grant!)
-                return .running(Task {
-                    do {
-                        let result = try await ticket.value()
-                        return RPCResponse.successLine(id: id, result: TranscriptAPI.AppendResult(
+                return .append(ticket) { outcome in
+                    switch outcome {
+                    case .success(let result):
+                        RPCResponse.successLine(id: id, result: TranscriptAPI.AppendResult(
                             conversationID: result.conversationID, firstSeq: result.firstSeq, lastSeq: result.lastSeq))
-                    } catch {
-                        return RPCResponse.failureLine(id: id, error: .from(error))
+                    case .failure(let error):
+                        RPCResponse.failureLine(id: id, error: .from(error))
                     }
-                })
-            default:
-                return .running(Task {
-                    _ = await previous?.value
+                }
+            case .conversationDelete, .subjectErase, .subjectExport:
+                return .background {
                     do {
-                        return try await self.answer(method, request, grant: grant!)
+                        return try await self.answerLong(method, request, grant: grant!)
                     } catch {
                         return RPCResponse.failureLine(id: id, error: .from(error))
                     }
-                })
+                }
+            default:
+                return .inline {
+                    do {
+                        return try self.answer(method, request, grant: grant!)
+                    } catch {
+                        return RPCResponse.failureLine(id: id, error: .from(error))
+                    }
+                }
             }
         } catch {
-            return .ready(RPCResponse.failureLine(id: id, error: .from(error)))
+            return .answered(RPCResponse.failureLine(id: id, error: .from(error)))
         }
     }
 
@@ -107,7 +124,8 @@ public final class Dispatcher: Sendable {
             idempotencyKey: params.idempotencyKey))
     }
 
-    private func answer(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) async throws -> [UInt8] {
+    /// The quick methods, answered on the connection's event loop.
+    private func answer(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) throws -> [UInt8] {
         switch method {
         case .conversationRead:
             let params = try request.decodeParams(ReadParams.self)
@@ -131,6 +149,19 @@ public final class Dispatcher: Sendable {
                 },
                 nextCursor: page.nextCursor)
             return RPCResponse.successLine(id: request.responseID, result: result)
+        case .receiptGet:
+            let params = try request.decodeParams(ReceiptParams.self)
+            let tenant = try resolveTenant(params.tenant, grant: grant)
+            let receipt = try vault.receipt(id: params.id, tenant: tenant)
+            return RPCResponse.successLine(id: request.responseID, result: ReceiptResult(receipt: Self.wire(receipt)))
+        default:
+            throw RPCError.methodNotFound("no method \(request.method)")
+        }
+    }
+
+    /// The methods that write or gather much, run in a task.
+    private func answerLong(_ method: RPCMethod, _ request: RPCRequest, grant: TokenGrant) async throws -> [UInt8] {
+        switch method {
         case .conversationDelete:
             let params = try request.decodeParams(DeleteParams.self)
             let tenant = try resolveTenant(params.tenant, grant: grant)
@@ -158,11 +189,6 @@ public final class Dispatcher: Sendable {
                     messages: item.messages.map { .init(seq: $0.seq, createdAtMs: $0.createdAt, message: $0.message) })
             })
             return RPCResponse.successLine(id: request.responseID, result: result)
-        case .receiptGet:
-            let params = try request.decodeParams(ReceiptParams.self)
-            let tenant = try resolveTenant(params.tenant, grant: grant)
-            let receipt = try vault.receipt(id: params.id, tenant: tenant)
-            return RPCResponse.successLine(id: request.responseID, result: ReceiptResult(receipt: Self.wire(receipt)))
         default:
             throw RPCError.methodNotFound("no method \(request.method)")
         }

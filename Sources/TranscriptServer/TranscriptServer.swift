@@ -51,12 +51,12 @@ public final class TranscriptServer: Service, Sendable {
     private func serve(on group: MultiThreadedEventLoopGroup) async throws {
         let inherited: (client: Int32?, admin: Int32?) = configuration.useSocketActivation
             ? SystemdIntegration.inheritedSockets() : (nil, nil)
-        let client = try await listen(group: group, path: configuration.socketPath, inherited: inherited.client, mode: 0o660, admin: false)
+        let client = try await listenForClients(group: group, inherited: inherited.client)
         let admin: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>
         do {
-            admin = try await listen(group: group, path: configuration.adminSocketPath, inherited: inherited.admin, mode: 0o600, admin: true)
+            admin = try await listenForAdmin(group: group, inherited: inherited.admin)
         } catch {
-            try? await client.channel.close()
+            try? await client.close()
             throw error
         }
         logger.info("listening", metadata: ["socket": "\(configuration.socketPath)", "admin_socket": "\(configuration.adminSocketPath)"])
@@ -66,12 +66,16 @@ public final class TranscriptServer: Service, Sendable {
         let adminRegistry = adminRegistry
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
-                tasks.addTask { try await self.accept(client, admin: false) }
-                tasks.addTask { try await self.accept(admin, admin: true) }
+                tasks.addTask {
+                    // The listener closes for shutdown only; then every connection drains.
+                    try? await client.closeFuture.get()
+                    await registry.waitUntilEmpty()
+                }
+                tasks.addTask { try await self.accept(admin) }
             }
         } onGracefulShutdown: {
             SystemdIntegration.notify("STOPPING=1")
-            client.channel.close(promise: nil)
+            client.close(promise: nil)
             admin.channel.close(promise: nil)
             registry.drainAll()
             adminRegistry.drainAll()
@@ -81,12 +85,12 @@ public final class TranscriptServer: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>, admin: Bool) async throws {
+    private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>) async throws {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { connections in
                     for try await connection in inbound {
-                        connections.addTask { await self.serve(connection, admin: admin) }
+                        connections.addTask { await self.serveAdmin(connection) }
                     }
                 }
             }
@@ -95,43 +99,60 @@ public final class TranscriptServer: Service, Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, ByteBuffer>, admin: Bool) async {
+    private func serveAdmin(_ connection: NIOAsyncChannel<Frame, ByteBuffer>) async {
         do {
-            if admin {
-                guard await PeerCredentials.isOwner(connection.channel) else {
-                    let error = RPCError.unauthenticated("the admin socket serves its owner only")
-                    try await connection.executeThenClose { _, outbound in
-                        try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
-                    }
-                    return
-                }
-                guard let entry = adminRegistry.add(connection.channel, limit: .max) else {
-                    let error = RPCError.unavailable("the server is shutting down")
-                    try await connection.executeThenClose { _, outbound in
-                        try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
-                    }
-                    return
-                }
-                defer { adminRegistry.remove(entry) }
-                try await AdminConnection(channel: connection, entry: entry, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
-                return
-            }
-            guard let entry = registry.add(connection.channel, limit: configuration.limits.connections) else {
-                let error = RPCError.unavailable("too many connections")
+            guard await PeerCredentials.isOwner(connection.channel) else {
+                let error = RPCError.unauthenticated("the admin socket serves its owner only")
                 try await connection.executeThenClose { _, outbound in
                     try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
                 }
                 return
             }
-            defer { registry.remove(entry) }
-            try await ClientConnection(channel: connection, entry: entry, dispatcher: dispatcher).run()
+            guard let entry = adminRegistry.add(connection.channel, limit: .max) else {
+                let error = RPCError.unavailable("the server is shutting down")
+                try await connection.executeThenClose { _, outbound in
+                    try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
+                }
+                return
+            }
+            defer { adminRegistry.remove(entry) }
+            try await AdminConnection(channel: connection, entry: entry, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
         } catch {
-            logger.debug("connection ended", metadata: ["error": "\(type(of: error))"])
+            logger.debug("admin connection ended", metadata: ["error": "\(type(of: error))"])
         }
     }
 
-    private func listen(
-        group: MultiThreadedEventLoopGroup, path: String, inherited: Int32?, mode: mode_t, admin: Bool
+    /// `tvault.sock`: each connection served by a ``ClientConnectionHandler`` on its event loop.
+    private func listenForClients(group: MultiThreadedEventLoopGroup, inherited: Int32?) async throws -> any Channel {
+        let limits = configuration.limits
+        let dispatcher = dispatcher
+        let registry = registry
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ConnectionTimeoutHandler(
+                            unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
+                            idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false),
+                        ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)),
+                        ClientConnectionHandler(dispatcher: dispatcher, registry: registry, connectionLimit: limits.connections),
+                    ])
+                }
+            }
+        if let inherited {
+            return try await bootstrap.withBoundSocket(inherited).get()
+        }
+        return try await bindFile(configuration.socketPath, mode: 0o660,
+                                  bind: { try await bootstrap.bind(unixDomainSocketPath: $0, cleanupExistingSocketFile: true).get() },
+                                  close: { try? await $0.close() })
+    }
+
+    /// `admin.sock`: one task per connection, one request at a time; no idle timeout (it serves
+    /// its owner only and runs long requests such as verify and backup).
+    private func listenForAdmin(
+        group: MultiThreadedEventLoopGroup, inherited: Int32?
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never> {
         let limits = configuration.limits
         let bootstrap = ServerBootstrap(group: group)
@@ -139,13 +160,6 @@ public final class TranscriptServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                // The admin socket serves its owner only and runs long requests (verify,
-                // backup); it has no idle timeout.
-                if !admin {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionTimeoutHandler(
-                        unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
-                        idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false))
-                }
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)))
                 return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
@@ -153,18 +167,29 @@ public final class TranscriptServer: Service, Sendable {
         if let inherited {
             return try await bootstrap.bind(inherited, childChannelInitializer: initializer)
         }
+        return try await bindFile(configuration.adminSocketPath, mode: 0o600,
+                                  bind: { try await bootstrap.bind(unixDomainSocketPath: $0, cleanupExistingSocketFile: true, childChannelInitializer: initializer) },
+                                  close: { try? await $0.channel.close() })
+    }
+
+    /// Binds a socket file at `path` without a window of wider access: bound under a temporary
+    /// name, given `mode`, then renamed into place. Refuses a path another server answers on.
+    private func bindFile<Listener>(
+        _ path: String, mode: mode_t,
+        bind: (String) async throws -> Listener, close: (Listener) async -> Void
+    ) async throws -> Listener {
         try SocketFile.check(path)
         if SocketFile.isLive(path) {
             throw ServerError.socket("another server answers on \(path)")
         }
         let temporary = SocketFile.temporaryPath(for: path)
-        let channel = try await bootstrap.bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
+        let listener = try await bind(temporary)
         do {
             try SocketFile.finish(temporary: temporary, path: path, mode: mode)
         } catch {
-            try? await channel.channel.close()
+            await close(listener)
             throw error
         }
-        return channel
+        return listener
     }
 }

@@ -7,6 +7,12 @@ public struct AppendTicket: Sendable {
 
     /// Waits until the append is durable and returns its sequence numbers.
     public func value() async throws -> AppendResult { try await ticket.value() }
+
+    /// Calls `body` once the append is durable (or has failed), without a task: on the
+    /// store's writer thread, so `body` must only hand the result on (to an event loop, say).
+    public func whenComplete(_ body: @escaping @Sendable (Result<AppendResult, any Error>) -> Void) {
+        ticket.whenComplete(body)
+    }
 }
 
 extension Vault {

@@ -138,13 +138,24 @@ struct WriteTicket<T: Sendable>: Sendable {
     func value() async throws -> T {
         try await job.value()
     }
+
+    /// Calls `body` with the outcome once the job's batch has committed (or failed): on the
+    /// writer thread, or at once on the caller's if it is already known. `body` must be quick.
+    func whenComplete(_ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        job.whenComplete(body)
+    }
 }
 
 private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
     // Invariant: `outcome` is touched only on the writer thread until `finish`; `state` is
     // guarded by its mutex and moves once from pending to done.
+    enum Waiter {
+        case task(CheckedContinuation<T, any Error>)
+        case callback(@Sendable (Result<T, any Error>) -> Void)
+    }
+
     enum State {
-        case pending(CheckedContinuation<T, any Error>?)
+        case pending(Waiter?)
         case done(Result<T, any Error>)
     }
 
@@ -178,23 +189,35 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         } else {
             result = .failure(VaultError.internal("a write job produced no outcome"))
         }
-        let waiting = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            guard case .pending(let continuation) = state else { return nil }
+        let waiter = state.withLock { state -> Waiter? in
+            guard case .pending(let waiter) = state else { return nil }
             state = .done(result)
-            return continuation
+            return waiter
         }
-        waiting?.resume(with: result)
+        switch waiter {
+        case .task(let continuation): continuation.resume(with: result)
+        case .callback(let body): body(result)
+        case nil: break
+        }
     }
 
     func value() async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<T, any Error>? in
-                switch state {
-                case .done(let result): return result
-                case .pending: state = .pending(continuation); return nil
-                }
+            if let ready = wait(.task(continuation)) { continuation.resume(with: ready) }
+        }
+    }
+
+    func whenComplete(_ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        if let ready = wait(.callback(body)) { body(ready) }
+    }
+
+    /// Registers the one waiter, or returns the outcome when it is already known.
+    private func wait(_ waiter: Waiter) -> Result<T, any Error>? {
+        state.withLock { state in
+            switch state {
+            case .done(let result): return result
+            case .pending: state = .pending(waiter); return nil
             }
-            if let ready { continuation.resume(with: ready) }
         }
     }
 }
