@@ -19,8 +19,12 @@
 #
 # Options: --seconds S, --runs R, --connections LIST, --dir PATH (temporary directories; its
 # file system is the one measured; default ./.build-socket-tmp), --raw PATH (every run, TSV),
-# --no-build, --decode full|none (tvault-load: typed client decoding every response, the
-# default, or raw lines only checked for a result; see tvault-load --help). Needs redis-server and redis-benchmark (installed through Tools/install-deps).
+# --no-build, --client posix|typed (tvault-load's client: posix, the default, a blocking socket
+# per connection thread like redis-benchmark's C client, so the server is what is measured;
+# typed, TranscriptClient, what a Swift application pays), --decode full|none (typed client
+# only: decoding every response, the default, or raw lines only checked for a result; see
+# tvault-load --help). Needs redis-server and redis-benchmark (installed through
+# Tools/install-deps).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,9 +36,10 @@ connections="1 16 64"
 base="$root/.build-socket-tmp"
 raw=""
 build=1
+client=posix
 decode=full
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -43,6 +48,7 @@ while [ $# -gt 0 ]; do
         --dir) base="$2"; shift 2 ;;
         --raw) raw="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
+        --client) client="$2"; shift 2 ;;
         --decode) decode="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench-socket: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -135,7 +141,7 @@ tvault_run() { # tvault_run WORKLOAD N RUN
     local out
     if ! out="$("$bin/tvault-load" --socket "$tv_sock" --token "$tv_token" --connections "$2" \
             --seconds "$seconds" --warmup 0.5 --mode "$1" --message-bytes 1024 --page 100 --prefill 1000 \
-            --decode "$decode" --label "run $3" --quiet)"; then
+            --client "$client" --decode "$decode" --label "run $3" --quiet)"; then
         say "tvault-load $1 -c $2 failed"; return 0
     fi
     local ops p50 p99 errors
@@ -234,7 +240,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0
 num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "n/a") print v; else printf "%.*f", d, v }'; }
 
 echo
-echo "Socket benchmark: $(nproc) CPUs, tvault-load --decode $decode, medians of $runs run(s) x ${seconds} s, 1 KiB values, closed loop (1 request in flight per connection), latencies in ms; load:$(uptime | sed 's/.*load average://')"
+tool="tvault-load --client $client"
+[ "$client" = typed ] && tool+=" --decode $decode"
+echo "Socket benchmark: $(nproc) CPUs, $tool, medians of $runs run(s) x ${seconds} s, 1 KiB values, closed loop (1 request in flight per connection), latencies in ms; load:$(uptime | sed 's/.*load average://')"
 echo
 echo "| workload | conns | tvault ops/s | tvault p50 | tvault p99 | redis always ops/s | p50 | p99 | redis none ops/s | p50 | p99 | ops/s tvault ÷ always | p50 tvault ÷ always | ops/s tvault ÷ none | p50 tvault ÷ none |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

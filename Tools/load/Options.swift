@@ -12,6 +12,15 @@ enum Mode: String, Sendable {
     case read
 }
 
+/// Which client drives the connections.
+enum ClientKind: String, Sendable {
+    /// `TranscriptClient` (SwiftNIO, async): what a Swift application using it pays.
+    case typed
+    /// A thread per connection with a blocking socket and pre-encoded lines, like
+    /// redis-benchmark's C client: what the server costs.
+    case posix
+}
+
 /// A usage or setup error; printed and exit status 2 (usage) or 1 (run).
 struct LoadError: Error, CustomStringConvertible {
     let description: String
@@ -32,46 +41,54 @@ struct Options: Sendable {
     var seconds = 5.0
     var warmup = 0.5
     var mode = Mode.append
+    var client = ClientKind.posix
     var messageBytes = 1024
     var pipeline = 1
     var page = 100
     var prefill = 1000
     var label: String?
     var nioExecutor = true
-    /// Decode every response into typed results (a real client's work) or only check its head.
+    /// With the typed client: decode every response into typed results (a real client's work)
+    /// or only check its head.
     var decode = true
     var quiet = false
 
     static let usage = """
     usage: tvault-load --socket PATH --token TOKEN --mode append|read [options]
 
-    A closed-loop load generator for the TranscriptVault socket: N connections (one
-    TranscriptClient each), each keeping --pipeline requests in flight, for --seconds after an
-    unmeasured --warmup. Every request's round trip is timed with the monotonic clock.
-    Prints one JSON line on stdout (ops_per_sec, p50_ms, p99_ms, ...) and a readable summary on
-    stderr.
+    A closed-loop load generator for the TranscriptVault socket: N connections, each keeping
+    --pipeline requests in flight, for --seconds after an unmeasured --warmup. Every request's
+    round trip is timed with the monotonic clock. Prints one JSON line on stdout (ops_per_sec,
+    p50_ms, p99_ms, ...) and a readable summary on stderr.
 
       --socket PATH        the server's client socket (e.g. <data-dir>/tvault.sock)
       --token TOKEN        a bearer token with the append and read scopes (or $TVAULT_TOKEN)
       --tenant NAME        the tenant, when the token covers more than one
+      --client posix|typed posix (default): a thread per connection, each with a blocking
+                           socket writing pre-encoded request lines and only checking each
+                           response for "result", like redis-benchmark's C client (measures
+                           the server); typed: a TranscriptClient (SwiftNIO, async) per
+                           connection (what a Swift application using TranscriptClient pays)
       --connections N      connections (default 1)
       --seconds S          measured seconds (default 5)
       --warmup S           unmeasured seconds before (default 0.5)
       --mode MODE          append: one message per conversation.append, one conversation per
                            connection (fresh each run); read: conversation.read pages of
                            --page messages at a random after_seq in a conversation per
-                           connection prefilled with --prefill messages (kept across runs)
+                           connection prefilled with --prefill messages (kept across runs;
+                           the prefill always goes through TranscriptClient)
       --message-bytes B    bytes of each message object (default 1024)
       --pipeline P         requests in flight per connection (default 1)
       --page N             messages per read page (default 100)
       --prefill N          messages in each read conversation (default 1000)
-      --decode full|none   full (default): TranscriptClient's typed calls, every response
-                           strictly parsed and decoded (what an application pays); none: the
-                           same client's sendRaw with a pre-encoded line, the response only
-                           checked for "result" (isolates the server from client-side parsing)
+      --decode full|none   typed client only. full (default): TranscriptClient's typed calls,
+                           every response strictly parsed and decoded (what an application
+                           pays); none: the same client's sendRaw with a pre-encoded line, the
+                           response only checked for "result"
       --label TEXT         copied into the JSON line
-      --no-nio-executor    keep Swift's default global executor (by default the NIO event
-                           loops run Swift concurrency too, avoiding a thread hop per request)
+      --no-nio-executor    typed client: keep Swift's default global executor (by default
+                           the NIO event loops run Swift concurrency too, avoiding a thread
+                           hop per request)
       --quiet              no summary on stderr
     """
 
@@ -104,6 +121,10 @@ struct Options: Sendable {
                 let text = try value(flag)
                 guard let mode = Mode(rawValue: text) else { throw LoadError("--mode: append or read, not \(text)", usage: true) }
                 options.mode = mode
+            case "--client":
+                let text = try value(flag)
+                guard let client = ClientKind(rawValue: text) else { throw LoadError("--client: posix or typed, not \(text)", usage: true) }
+                options.client = client
             case "--message-bytes": options.messageBytes = try positive(flag)
             case "--pipeline": options.pipeline = try positive(flag)
             case "--page": options.page = try positive(flag)

@@ -43,6 +43,7 @@ struct Report {
         var fields: [(String, String)] = [
             ("tool", quoted("tvault-load")),
             ("mode", quoted(options.mode.rawValue)),
+            ("client", quoted(options.client.rawValue)),
             ("connections", String(options.connections)),
             ("pipeline", String(options.pipeline)),
             ("message_bytes", String(options.messageBytes)),
