@@ -142,11 +142,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .append(let ticket, let respond):
             let index = head + slots.count
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            // Called on the writer thread, which every connection waits for: the answer is
+            // encoded on this event loop instead.
             ticket.whenComplete { outcome in
-                let line = notification ? nil : respond(outcome)
                 loop.eventLoop.execute {
                     let (handler, context) = loop.value
-                    handler.complete(index, with: line, context: context)
+                    handler.complete(index, with: notification ? nil : respond(outcome), context: context)
                 }
             }
             return .running

@@ -121,7 +121,7 @@ public final class Dispatcher: Sendable {
         return try vault.enqueueAppend(AppendRequest(
             tenant: tenant, conversationID: params.conversationID, messages: params.messages,
             subjectID: params.subjectID, format: params.format, metadata: params.metadata,
-            idempotencyKey: params.idempotencyKey))
+            idempotencyKey: params.idempotencyKey), mayCommitHere: true)
     }
 
     /// The quick methods, answered on the connection's event loop.

@@ -49,9 +49,14 @@ extension Vault {
     /// let second = try vault.enqueueAppend(b)   // committed after `a`
     /// let result = try await first.value()
     /// ```
-    public func enqueueAppend(_ request: AppendRequest) throws -> AppendTicket {
+    ///
+    /// With `mayCommitHere`, an append arriving while the store is idle (no other writer seen
+    /// lately) is committed on the calling thread, which then blocks for the fsync: a lone
+    /// client's append costs no hand-off to the writer thread and back. For callers that may
+    /// block, such as an event loop; never from Swift concurrency's cooperative threads.
+    public func enqueueAppend(_ request: AppendRequest, mayCommitHere: Bool = false) throws -> AppendTicket {
         try validate(request)
-        return AppendTicket(ticket: writer.enqueue(isolated: false) { [self] txn in
+        return AppendTicket(ticket: writer.enqueue(isolated: false, mayCommitHere: mayCommitHere) { [self] txn in
             try applyAppend(request, in: txn)
         })
     }

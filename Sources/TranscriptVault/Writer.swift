@@ -20,6 +20,14 @@ final class Writer: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [any WriteJob] = []
     private var closed = false
+    /// The queue length at which a submission wakes the writer thread: 1 while it waits for
+    /// work, more while it gathers a batch, `Int.max` while it commits (it looks again after).
+    private var wakeAt = 1
+    /// A batch is being committed (by the writer thread or by a caller, see `enqueue`).
+    private var committing = false
+    /// How many callers the next batch should wait for: those of the last batch (most of them
+    /// come back with their next write) plus those that queued while it committed.
+    private var expected = 0
     private let finished = DispatchSemaphore(value: 0)
     private let maxBatch: Int
     /// Batches committed, for tests and statistics.
@@ -42,7 +50,14 @@ final class Writer: @unchecked Sendable {
     ///
     /// Jobs run in the order they were queued, so two calls from one thread are committed in
     /// that order even if their results are awaited later.
-    func enqueue<T: Sendable>(isolated: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T) -> WriteTicket<T> {
+    ///
+    /// With `mayCommitHere`, a job arriving while the store is idle and has seen no concurrent
+    /// writer lately is committed at once on the calling thread, which blocks for the fsync:
+    /// a lone client's write then costs no hand-off to the writer thread and back. Only for
+    /// callers that may block (not Swift concurrency's cooperative threads).
+    func enqueue<T: Sendable>(
+        isolated: Bool = true, mayCommitHere: Bool = false, _ body: @escaping @Sendable (WriteTransaction) throws -> T
+    ) -> WriteTicket<T> {
         let job = Job(isolated: isolated, body: body)
         condition.lock()
         if closed {
@@ -50,8 +65,21 @@ final class Writer: @unchecked Sendable {
             job.finish(failure: VaultError.unavailable("the store is shutting down"))
             return WriteTicket(job: job)
         }
+        if mayCommitHere && !committing && pending.isEmpty && expected <= 1 {
+            committing = true
+            condition.unlock()
+            run([job])
+            condition.lock()
+            committing = false
+            expected = 1 + pending.count
+            // Callers that queued meanwhile are the writer thread's (it waits while we commit).
+            if !pending.isEmpty || closed { condition.signal() }
+            condition.unlock()
+            return WriteTicket(job: job)
+        }
         pending.append(job)
-        condition.signal()
+        // Each needless wake-up is a futex call and a context switch on the submitting thread.
+        if pending.count >= wakeAt { condition.signal() }
         condition.unlock()
         return WriteTicket(job: job)
     }
@@ -61,7 +89,7 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         let wasClosed = closed
         closed = true
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         if !wasClosed { finished.wait() }
     }
@@ -70,28 +98,35 @@ final class Writer: @unchecked Sendable {
     static let gatherWindow: TimeInterval = 0.000_25
 
     private func loop() {
-        var lastBatch = 0
         while true {
             condition.lock()
-            while pending.isEmpty && !closed { condition.wait() }
-            if pending.isEmpty && closed {
+            wakeAt = 1
+            while committing || (pending.isEmpty && !closed) { condition.wait() }
+            if pending.isEmpty {
+                // Closed, and nothing left to commit.
                 condition.unlock()
                 finished.signal()
                 return
             }
-            // When the last batch had several callers, most of them are about to come back
-            // with their next write: waiting a fraction of an fsync for them lets one commit
-            // carry them all. A lone caller (lastBatch <= 1) never waits.
-            if lastBatch > 1 && pending.count < lastBatch && !closed {
+            // Waiting a fraction of an fsync for the callers about to come back lets one commit
+            // carry them all, instead of splitting them into batches that alternate. A lone
+            // caller (expected <= 1) never waits.
+            if expected > 1 && pending.count < expected && !closed {
                 let deadline = Date(timeIntervalSinceNow: Self.gatherWindow)
-                while pending.count < lastBatch && !closed && condition.wait(until: deadline) {}
+                wakeAt = expected
+                while pending.count < expected && !closed && condition.wait(until: deadline) {}
             }
+            wakeAt = .max
+            committing = true
             let take = min(pending.count, maxBatch)
             let batch = Array(pending[0..<take])
             pending.removeFirst(take)
             condition.unlock()
-            lastBatch = take
             run(batch)
+            condition.lock()
+            committing = false
+            expected = min(take + pending.count, maxBatch)
+            condition.unlock()
         }
     }
 
