@@ -27,6 +27,9 @@ public final class ChildProcess: @unchecked Sendable {
     public var standardInput: Any?
     public var standardOutput: Any?
     public var standardError: Any?
+    /// Descriptors the child receives as 3, 4, … (as systemd passes sockets); every other
+    /// descriptor above 2 is closed in the child.
+    public var passedDescriptors: [Int32] = []
 
     public private(set) var processIdentifier: Int32 = 0
     private let lock = NSLock()
@@ -53,7 +56,14 @@ public final class ChildProcess: @unchecked Sendable {
                 break
             }
         }
-        _ = closeFrom(&actions, 3)
+        // Moved out of the way first, so that a source numbered like a target is not overwritten.
+        let moved = passedDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 1000) }
+        defer { for fd in moved where fd >= 0 { Glibc.close(fd) } }
+        guard !moved.contains(-1) else { throw TestSupportError("cannot duplicate a passed descriptor") }
+        for (index, fd) in moved.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, fd, 3 + Int32(index))
+        }
+        _ = closeFrom(&actions, 3 + Int32(moved.count))
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let environmentList = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
