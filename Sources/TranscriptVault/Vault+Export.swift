@@ -16,15 +16,7 @@ extension Vault {
         try Self.validateIdentifier(subjectID, field: "subject_id")
         return try await writer.submit { [self] txn -> [ExportedConversation] in
             let (record, keys) = try activeTenant(tenant, in: txn)
-            let prefix = Array.bigEndian(record.number) + keys.hash(subjectID, domain: "subject")
-            var conversations: [[UInt8]] = []
-            try txn.withCursor(db.subjects) { cursor in
-                var entry = try cursor.seek(atLeast: prefix)
-                while let current = entry, current.key.hasPrefix(prefix) {
-                    conversations.append(Array(current.key[prefix.count...]))
-                    entry = try cursor.next()
-                }
-            }
+            let conversations = try subjectConversations(subjectID, tenant: record, keys: keys, in: txn)
             var exported: [ExportedConversation] = []
             for ck in conversations {
                 let key = Schema.conversationKey(tenant: record.number, conversation: ck)

@@ -40,15 +40,7 @@ extension Vault {
         try Self.validateIdentifier(subjectID, field: "subject_id")
         let result = try await writer.submit { [self] txn -> (Receipt, Int, [[UInt8]]) in
             let (record, keys) = try activeTenant(tenant, in: txn)
-            let prefix = Array.bigEndian(record.number) + keys.hash(subjectID, domain: "subject")
-            var conversations: [[UInt8]] = []
-            try txn.withCursor(db.subjects) { cursor in
-                var entry = try cursor.seek(atLeast: prefix)
-                while let current = entry, current.key.hasPrefix(prefix) {
-                    conversations.append(Array(current.key[prefix.count...]))
-                    entry = try cursor.next()
-                }
-            }
+            let conversations = try subjectConversations(subjectID, tenant: record, keys: keys, in: txn)
             var deleted = 0
             for ck in conversations where try deleteConversation(tenant: record.number, conversation: ck, in: txn) {
                 deleted += 1
@@ -89,6 +81,20 @@ extension Vault {
             try txn.delete(forKey: Schema.subjectKey(tenant: tenant, subject: record.subjectHash, conversation: ck), in: db.subjects)
         }
         return true
+    }
+
+    /// The keyed hashes of the conversations of a tenant's subject (its `subjects` index entries).
+    func subjectConversations(_ subjectID: String, tenant: TenantRecord, keys: TenantKeys, in txn: WriteTransaction) throws -> [[UInt8]] {
+        let prefix = Array.bigEndian(tenant.number) + keys.hash(subjectID, domain: "subject")
+        var conversations: [[UInt8]] = []
+        try txn.withCursor(db.subjects) { cursor in
+            var entry = try cursor.seek(atLeast: prefix)
+            while let current = entry, current.key.hasPrefix(prefix) {
+                conversations.append(Array(current.key[prefix.count...]))
+                entry = try cursor.next()
+            }
+        }
+        return conversations
     }
 
     /// Deletes up to `limit` entries whose key starts with `prefix`; returns how many.
