@@ -7,12 +7,7 @@ import TranscriptTestSupport
 
 /// The `tvault` binary built with the tests: next to the test bundle, else in the package's
 /// default build folder.
-let tvaultBinary: String = {
-    let besideBundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tvault").path
-    if FileManager.default.isExecutableFile(atPath: besideBundle) { return besideBundle }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.appendingPathComponent(".build/debug/tvault").path
-}()
+let tvaultBinary: String = builtProduct("tvault") ?? packageRoot.appendingPathComponent(".build/debug/tvault").path
 
 /// What one run of the binary did.
 struct Run: CustomStringConvertible {

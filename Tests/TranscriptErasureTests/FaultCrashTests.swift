@@ -13,19 +13,9 @@ import TranscriptTestSupport
 /// stays done and ends `erased`.
 @Suite("Crash safety of rotations, shreds and epochs")
 struct FaultCrashTests {
-    /// The package's root directory, from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The debug build of `tvault-faults`: next to the test binary, else in `.build/debug`.
+    /// The debug build of `tvault-faults`.
     static func faultsBinary() throws -> String {
-        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
-        candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-        for directory in candidates {
-            let path = directory.appendingPathComponent("tvault-faults").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
+        if let path = builtProduct("tvault-faults") { return path }
         Issue.record("tvault-faults is not built: run `swift build` before `swift test`")
         throw CancellationError()
     }

@@ -14,20 +14,9 @@ import TranscriptTestSupport
 /// its own, because the running `swift test` may hold the lock of the one it was built in.
 @Suite("Crash safety")
 struct CrashTests {
-    /// The package's root directory, from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The path of a built `tvault-crash`, building it when no build is found.
     static func crashBinary() throws -> String {
-        var directories: [URL] = []
-        if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
-        directories.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        directories.append(packageRoot.appendingPathComponent(".build/debug"))
-        for directory in directories {
-            let candidate = directory.appendingPathComponent("tvault-crash").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let path = builtProduct("tvault-crash") { return path }
         let scratch = packageRoot.appendingPathComponent(".build-crash-harness").path
         let build = ChildProcess()
         build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
