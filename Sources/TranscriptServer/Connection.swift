@@ -199,18 +199,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     if let last { context.write(wrapOutboundOut(last), promise: nil) }
                     last = ByteBuffer(bytes: line)
                     wrote += 1
+                } else {
+                    // A notification owes nothing once done.
+                    entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
                 }
-                entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
             }
         }
         if let last {
             // One promise for the batch: the last answer is handed to the kernel after the others.
+            // Until then the connection still owes them: a graceful shutdown must not close it,
+            // and it goes on reading (and refusing) what the client sends meanwhile.
             unsent += wrote
             let written = wrote
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
                 let (handler, context) = loop.value
                 handler.unsent -= written
+                entry.inFlight.subtract(written, ordering: .sequentiallyConsistent)
+                entry.closeIfIdle()
                 handler.resumeReadingIfAllowed(context: context)
             }
         }

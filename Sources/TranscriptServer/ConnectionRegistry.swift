@@ -6,7 +6,7 @@ final class ConnectionRegistry: Sendable {
     /// One connection's shared state.
     final class Entry: Sendable {
         let channel: any Channel
-        /// Requests read whose responses are not written yet.
+        /// Requests read whose responses are not yet handed to the kernel.
         let inFlight = Atomic<Int>(0)
         let draining = Atomic<Bool>(false)
 
