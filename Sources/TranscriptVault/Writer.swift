@@ -3,18 +3,20 @@ import Synchronization
 internal import TranscriptStorage
 
 /// The single owner of every LMDB write transaction: a dedicated thread that batches the jobs
-/// submitted meanwhile into one transaction and one fsync (group commit).
+/// submitted meanwhile into one transaction and one fsync (group commit). One batch commits at a
+/// time, on that thread or, for a lone caller that allows it, on the caller's (see `enqueue`).
 ///
 /// Each caller is resumed only after its batch has committed durably. A job's body runs
-/// synchronously on the writer thread and must compute everything from the transaction and
+/// synchronously on the committing thread and must compute everything from the transaction and
 /// its inputs, because a batch that fills the map is run again after the map grows.
 ///
 /// A job that throws a domain error is dropped from the batch while the others commit:
 /// isolated jobs run in a nested transaction; non-isolated jobs (the hot path: appends) promise
 /// to throw only before their first write.
 final class Writer: @unchecked Sendable {
-    // Invariant for the unchecked Sendable: `pending` and `closed` are touched only with
-    // `condition` locked; everything else is immutable after init.
+    // Invariant for the unchecked Sendable: `pending`, `closed`, `wakeAt`, `committing` and
+    // `expected` are touched only with `condition` locked; `batchCount` only by the thread that
+    // set `committing`; everything else is immutable after init.
 
     private let environment: Environment
     private let condition = NSCondition()
@@ -66,12 +68,7 @@ final class Writer: @unchecked Sendable {
             return WriteTicket(job: job)
         }
         if mayCommitHere && !committing && pending.isEmpty && expected <= 1 {
-            committing = true
-            condition.unlock()
-            run([job])
-            condition.lock()
-            committing = false
-            expected = 1 + pending.count
+            commit([job])
             // Callers that queued meanwhile are the writer thread's (it waits while we commit).
             if !pending.isEmpty || closed { condition.signal() }
             condition.unlock()
@@ -98,8 +95,8 @@ final class Writer: @unchecked Sendable {
     static let gatherWindow: TimeInterval = 0.000_25
 
     private func loop() {
+        condition.lock()
         while true {
-            condition.lock()
             wakeAt = 1
             while committing || (pending.isEmpty && !closed) { condition.wait() }
             if pending.isEmpty {
@@ -117,17 +114,22 @@ final class Writer: @unchecked Sendable {
                 while pending.count < expected && !closed && condition.wait(until: deadline) {}
             }
             wakeAt = .max
-            committing = true
             let take = min(pending.count, maxBatch)
             let batch = Array(pending[0..<take])
             pending.removeFirst(take)
-            condition.unlock()
-            run(batch)
-            condition.lock()
-            committing = false
-            expected = min(take + pending.count, maxBatch)
-            condition.unlock()
+            commit(batch)
         }
+    }
+
+    /// Commits `batch` with `condition` unlocked around the transaction: called, and returns,
+    /// with it locked. Sets `expected` for the next batch.
+    private func commit(_ batch: [any WriteJob]) {
+        committing = true
+        condition.unlock()
+        run(batch)
+        condition.lock()
+        committing = false
+        expected = min(batch.count + pending.count, maxBatch)
     }
 
     private func run(_ batch: [any WriteJob]) {
@@ -182,7 +184,7 @@ struct WriteTicket<T: Sendable>: Sendable {
 }
 
 private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
-    // Invariant: `outcome` is touched only on the writer thread until `finish`; `state` is
+    // Invariant: `outcome` is touched only on the committing thread until `finish`; `state` is
     // guarded by its mutex and moves once from pending to done.
     enum Waiter {
         case task(CheckedContinuation<T, any Error>)
