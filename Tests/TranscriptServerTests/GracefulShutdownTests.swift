@@ -141,9 +141,7 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let token = try await server.token(tenants: ["acme"])
-        let socket = try RawSocket(path: server.socketPath)
-        try socket.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10])
-        _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine() })).decodeResult(AuthResult.self)
+        let socket = try await server.authenticatedRawSocket(token: token)
 
         let count = 3000
         var payload: [UInt8] = []
@@ -203,9 +201,7 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let token = try await server.token(tenants: ["acme"])
-        let socket = try RawSocket(path: server.socketPath)
-        try socket.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10])
-        _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine() })).decodeResult(AuthResult.self)
+        let socket = try await server.authenticatedRawSocket(token: token)
 
         // Long ids make long answers: unread, they fill the socket buffers, so the server
         // cannot finish writing and the connection owes answers when the shutdown begins.
@@ -264,9 +260,7 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let token = try await server.token(tenants: ["acme"])
-        let idle = try RawSocket(path: server.socketPath)
-        try idle.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
-        _ = try await offload { try idle.readLine() }
+        let idle = try await server.authenticatedRawSocket(token: token)
         let unauthenticated = try RawSocket(path: server.socketPath)
         try await server.shutdown()
         try await offload { try idle.waitForClose(timeout: 5) }

@@ -102,6 +102,14 @@ final class TestServer: Sendable {
         return client
     }
 
+    /// A plain socket to the client socket, authenticated with `token` (the answer checked).
+    func authenticatedRawSocket(token: String) async throws -> RawSocket {
+        let socket = try RawSocket(path: socketPath)
+        try socket.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10])
+        _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine() })).decodeResult(AuthResult.self)
+        return socket
+    }
+
     /// A new connection to the admin socket.
     func adminClient() async throws -> TranscriptClient {
         try await TranscriptClient.connect(socketPath: adminSocketPath)
