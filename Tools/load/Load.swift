@@ -25,6 +25,26 @@ struct Workload: Sendable {
         case .read: conversationID = "load-read-\(options.messageBytes)-\(index)"
         }
     }
+
+    /// The request line (with its `\n`) appending `message` to this workload's conversation.
+    func appendLine(options: Options) -> [UInt8] {
+        RPCRequest.encodeLine(id: RPCID(1), method: RPCMethod.conversationAppend.rawValue, params: appendParams(options: options))
+    }
+
+    func appendParams(options: Options) -> AppendParams {
+        AppendParams(tenant: options.tenant, conversationID: conversationID, messages: [message])
+    }
+
+    /// A read of a page at a random position of the prefilled conversation.
+    func readParams(options: Options, using random: inout SplitMix64) -> ReadParams {
+        let after = UInt64.random(in: 0...UInt64(options.prefill - options.page), using: &random)
+        return ReadParams(tenant: options.tenant, conversationID: conversationID, afterSeq: after, limit: options.page)
+    }
+
+    /// The request line (with its `\n`) of `readParams`.
+    func readLine(options: Options, using random: inout SplitMix64) -> [UInt8] {
+        RPCRequest.encodeLine(id: RPCID(1), method: RPCMethod.conversationRead.rawValue, params: readParams(options: options, using: &random))
+    }
 }
 
 /// One typed connection, authenticated and ready for its workload.
@@ -160,10 +180,8 @@ enum Load {
         result.samples.reserveCapacity(Int(options.seconds * 20_000 / Double(options.connections * options.pipeline)) + 1024)
         let workload = session.workload
         var random = SplitMix64(seed: UInt64(workload.index * 7919 + lane + 1))
-        let append = AppendParams(tenant: options.tenant, conversationID: workload.conversationID, messages: [workload.message])
-        let highestAfter = UInt64(options.prefill - options.page)
-        let appendLine = Array(RPCRequest.encodeLine(
-            id: RPCID(1), method: RPCMethod.conversationAppend.rawValue, params: append).dropLast())
+        let append = workload.appendParams(options: options)
+        let appendLine = Array(workload.appendLine(options: options).dropLast())
         while true {
             let sent = ContinuousClock.now
             if sent >= schedule.deadline { break }
@@ -172,9 +190,7 @@ enum Load {
                 case (.append, false):
                     try checkResult(await session.client.sendRaw(appendLine))
                 case (.read, false):
-                    let after = UInt64.random(in: 0...highestAfter, using: &random)
-                    let line = RPCRequest.encodeLine(id: RPCID(1), method: RPCMethod.conversationRead.rawValue, params: ReadParams(
-                        tenant: options.tenant, conversationID: workload.conversationID, afterSeq: after, limit: options.page))
+                    let line = workload.readLine(options: options, using: &random)
                     let response = try await session.client.sendRaw(Array(line.dropLast()))
                     try checkResult(response)
                     if response.count < options.page * options.messageBytes { result.mismatches += 1 }
@@ -182,9 +198,7 @@ enum Load {
                     let appended = try await session.client.append(append)
                     if appended.lastSeq != appended.firstSeq { result.mismatches += 1 }
                 case (.read, true):
-                    let after = UInt64.random(in: 0...highestAfter, using: &random)
-                    let page = try await session.client.read(ReadParams(
-                        tenant: options.tenant, conversationID: workload.conversationID, afterSeq: after, limit: options.page))
+                    let page = try await session.client.read(workload.readParams(options: options, using: &random))
                     if page.messages.count != options.page { result.mismatches += 1 }
                 }
             } catch ClientError.server(let error) {

@@ -85,10 +85,7 @@ extension Load {
         var result = LaneResult()
         result.samples.reserveCapacity(Int(options.seconds * 20_000 / Double(options.connections)) + 1024)
         var random = SplitMix64(seed: UInt64(workload.index * 7919 + 1))
-        let highestAfter = UInt64(options.prefill - options.page)
-        let appendLine = RPCRequest.encodeLine(
-            id: RPCID(1), method: RPCMethod.conversationAppend.rawValue,
-            params: AppendParams(tenant: options.tenant, conversationID: workload.conversationID, messages: [workload.message]))
+        let appendLine = workload.appendLine(options: options)
         let fullPage = options.page * options.messageBytes
         // Send times of the requests in flight: request n's at n % pipeline.
         var sentAt = [ContinuousClock.Instant](repeating: schedule.deadline, count: options.pipeline)
@@ -97,14 +94,9 @@ extension Load {
 
         // Sends the next request, unless the deadline has passed.
         func sendNext() throws(LoadError) {
-            let line: [UInt8]
-            switch options.mode {
-            case .append:
-                line = appendLine
-            case .read:
-                let after = UInt64.random(in: 0...highestAfter, using: &random)
-                line = RPCRequest.encodeLine(id: RPCID(1), method: RPCMethod.conversationRead.rawValue, params: ReadParams(
-                    tenant: options.tenant, conversationID: workload.conversationID, afterSeq: after, limit: options.page))
+            let line = switch options.mode {
+            case .append: appendLine
+            case .read: workload.readLine(options: options, using: &random)
             }
             let now = ContinuousClock.now
             guard now < schedule.deadline else { return }
