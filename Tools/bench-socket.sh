@@ -9,9 +9,11 @@
 #                      1,000 1 KiB values
 #
 # Redis runs in two configurations: "always" (--appendonly yes --appendfsync always, durable
-# like tvault) and "none" (no persistence at all). For each connection count the three servers
-# start fresh in temporary directories and the runs interleave (tvault, redis always, redis
-# none), so background noise hits every side alike. Each cell is the median of --runs runs.
+# like tvault) and "none" (no persistence at all). A second tvault runs with --unsafe-no-sync
+# (commits not flushed; appends only), to set against Redis without persistence: what the
+# request path costs apart from the flush. For each connection count the four servers start
+# fresh in temporary directories and the runs interleave (tvault, tvault no-sync, redis always,
+# redis none), so background noise hits every side alike. Each cell is the median of --runs runs.
 #
 #   Tools/bench-socket.sh                          # 1, 16, 64 connections; 3 runs x 4 s (~5 min)
 #   Tools/bench-socket.sh --seconds 5 --runs 2 --connections 1,16
@@ -39,7 +41,7 @@ build=1
 client=posix
 decode=full
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -110,9 +112,10 @@ stop() { # stop PID: SIGTERM and wait (graceful: tvault answers what it read, re
     pids=("${kept[@]+"${kept[@]}"}")
 }
 
-start_tvault() { # start_tvault DIR: sets tv_pid, tv_sock, tv_token
-    local dir="$1"
-    "$bin/tvault" serve --data-dir "$dir/data" --rate-limit 0 --log-level warning >"$dir/serve.out" 2>"$dir/serve.err" &
+start_tvault() { # start_tvault DIR NAME [SERVE ARGS...]: sets tv_pid, tv_sock, tv_token
+    local dir="$1/$2"; shift 2
+    mkdir -p "$dir"
+    "$bin/tvault" serve --data-dir "$dir/data" --rate-limit 0 --log-level warning "$@" >"$dir/serve.out" 2>"$dir/serve.err" &
     tv_pid=$!
     pids+=("$tv_pid")
     if ! wait_for 60 grep -q '^Listening on' "$dir/serve.out"; then
@@ -137,9 +140,9 @@ start_redis() { # start_redis DIR NAME ARGS...: sets rd_pid; socket DIR/NAME.soc
 
 record() { echo "$1	$2	$3	$4	$5	$6	$7" >> "$results"; }
 
-tvault_run() { # tvault_run WORKLOAD N RUN
-    local out
-    if ! out="$("$bin/tvault-load" --socket "$tv_sock" --token "$tv_token" --connections "$2" \
+tvault_run() { # tvault_run WORKLOAD N RUN SIDE SOCK TOKEN
+    local side="$4" out
+    if ! out="$("$bin/tvault-load" --socket "$5" --token "$6" --connections "$2" \
             --seconds "$seconds" --warmup 0.5 --mode "$1" --message-bytes 1024 --page 100 --prefill 1000 \
             --client "$client" --decode "$decode" --label "run $3" --quiet)"; then
         say "tvault-load $1 -c $2 failed"; return 0
@@ -149,9 +152,9 @@ tvault_run() { # tvault_run WORKLOAD N RUN
     p50="$(sed -n 's/.*"p50_ms":\([0-9.]*\).*/\1/p' <<<"$out")"
     p99="$(sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p' <<<"$out")"
     errors="$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' <<<"$out")"
-    [ "${errors:-0}" = 0 ] || say "tvault $1 -c $2: $errors errors"
-    say "  $(printf '%-13s' tvault)$1 c=$2 run $3: $ops ops/s, p50 $p50 ms, p99 $p99 ms"
-    record "$1" "$2" tvault "$3" "$ops" "$p50" "$p99"
+    [ "${errors:-0}" = 0 ] || say "$side $1 -c $2: $errors errors"
+    say "  $(printf '%-15s' "$side")$1 c=$2 run $3: $ops ops/s, p50 $p50 ms, p99 $p99 ms"
+    record "$1" "$2" "$side" "$3" "$ops" "$p50" "$p99"
 }
 
 # redis-benchmark runs a request count, not a duration: a short calibration run (which is also
@@ -187,7 +190,7 @@ redis_run() { # redis_run WORKLOAD N SIDE SOCK RUN
         say "redis-benchmark $workload -c $n ($side) failed or timed out"; return 0
     fi
     read -r rps p50 p99 <<<"$result"
-    say "  $(printf '%-13s' "redis-$side")$workload c=$n run $run: $rps ops/s, p50 $p50 ms, p99 $p99 ms"
+    say "  $(printf '%-15s' "redis-$side")$workload c=$n run $run: $rps ops/s, p50 $p50 ms, p99 $p99 ms"
     record "$workload" "$n" "redis-$side" "$run" "$rps" "$p50" "$p99"
 }
 
@@ -198,14 +201,16 @@ started_at=$SECONDS
 for n in $connections; do
     dir="$work/c$n"
     mkdir -p "$dir"
-    say "$n connection(s): starting tvault serve, redis (appendfsync always), redis (no persistence)"
-    start_tvault "$dir"
+    say "$n connection(s): starting tvault serve, tvault serve --unsafe-no-sync, redis (appendfsync always), redis (no persistence)"
+    start_tvault "$dir" durable; td_pid=$tv_pid; td_sock=$tv_sock; td_token=$tv_token
+    start_tvault "$dir" nosync --unsafe-no-sync; tn_pid=$tv_pid; tn_sock=$tv_sock; tn_token=$tv_token
     start_redis "$dir" always --appendonly yes --appendfsync always; ra_pid=$rd_pid
     start_redis "$dir" none --appendonly no; rn_pid=$rd_pid
     ra_sock="$dir/always.sock"; rn_sock="$dir/none.sock"
 
     for run in $(seq 1 "$runs"); do
-        tvault_run append "$n" "$run"
+        tvault_run append "$n" "$run" tvault "$td_sock" "$td_token"
+        tvault_run append "$n" "$run" tvault-nosync "$tn_sock" "$tn_token"
         redis_run append "$n" always "$ra_sock" "$run"
         redis_run append "$n" none "$rn_sock" "$run"
     done
@@ -217,12 +222,12 @@ for n in $connections; do
         [ "$(redis-cli -s "$sock" llen mylist)" = 1000 ] || say "warning: mylist is not 1000 long on $sock"
     done
     for run in $(seq 1 "$runs"); do
-        tvault_run read "$n" "$run"
+        tvault_run read "$n" "$run" tvault "$td_sock" "$td_token"
         redis_run read "$n" always "$ra_sock" "$run"
         redis_run read "$n" none "$rn_sock" "$run"
     done
 
-    stop "$tv_pid"; stop "$ra_pid"; stop "$rn_pid"
+    stop "$td_pid"; stop "$tn_pid"; stop "$ra_pid"; stop "$rn_pid"
     rm -rf "$dir"
 done
 
@@ -256,6 +261,19 @@ for workload in append read; do
         [ "$workload" = read ] && label="read 100 / LRANGE 0 99"
         echo "| $label | $n | $(num "$tv_ops" 0) | $(num "$tv_p50" 3) | $(num "$tv_p99" 3) | $(num "$ra_ops" 0) | $(num "$ra_p50" 3) | $(num "$ra_p99" 3) | $(num "$rn_ops" 0) | $(num "$rn_p50" 3) | $(num "$rn_p99" 3) | $(ratio "$tv_ops" "$ra_ops") | $(ratio "$tv_p50" "$ra_p50") | $(ratio "$tv_ops" "$rn_ops") | $(ratio "$tv_p50" "$rn_p50") |"
     done
+done
+
+# What the flush costs: both sides without it (tvault --unsafe-no-sync; redis, no persistence).
+echo
+echo "Appends without a flush (tvault serve --unsafe-no-sync; redis with no persistence): what the rest of the request path costs."
+echo
+echo "| conns | tvault no-sync ops/s | p50 | p99 | redis none ops/s | p50 | p99 | ops/s ÷ | p50 ÷ | tvault no-sync ÷ redis always, ops/s |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for n in $connections; do
+    ns_ops="$(median append "$n" tvault-nosync 5)"; ns_p50="$(median append "$n" tvault-nosync 6)"; ns_p99="$(median append "$n" tvault-nosync 7)"
+    rn_ops="$(median append "$n" redis-none 5)"; rn_p50="$(median append "$n" redis-none 6)"; rn_p99="$(median append "$n" redis-none 7)"
+    ra_ops="$(median append "$n" redis-always 5)"
+    echo "| $n | $(num "$ns_ops" 0) | $(num "$ns_p50" 3) | $(num "$ns_p99" 3) | $(num "$rn_ops" 0) | $(num "$rn_p50" 3) | $(num "$rn_p99" 3) | $(ratio "$ns_ops" "$rn_ops") | $(ratio "$ns_p50" "$rn_p50") | $(ratio "$ns_ops" "$ra_ops") |"
 done
 
 # The issue's targets, where their connection counts were measured.

@@ -44,6 +44,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    /// For benchmarks that separate the cost of the flush from the rest; hidden from `--help`
+    /// (shown by `--help-hidden`) so that nobody meets it by accident.
+    @Flag(name: .customLong("unsafe-no-sync"), help: ArgumentHelp(
+        "Benchmarks only: commit without flushing to disk. An OS crash or power loss can lose acknowledged writes and corrupt the store.",
+        visibility: .hidden))
+    var unsafeNoSync = false
+
     func validate() throws {
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more") }
         guard erasureDelay >= 0 else { throw ValidationError("--erasure-delay must be 0 or more") }
@@ -60,7 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
                 return handler
             }
             let logger = Logger(label: "tvault")
-            let configuration = try options.vaultConfiguration()
+            var configuration = try options.vaultConfiguration()
+            if unsafeNoSync {
+                configuration.durable = false
+                logger.warning("--unsafe-no-sync: commits are not flushed to disk; an OS crash or power loss can lose acknowledged writes and corrupt the store")
+            }
             let (vault, firstRun) = try openOrCreate(configuration)
             var serverConfiguration = ServerConfiguration(dataDirectory: configuration.dataDirectory)
             if let socket { serverConfiguration.socketPath = socket }

@@ -143,13 +143,14 @@ final class ServerProcess {
     let directory: String
     private let outputFile: String
 
-    /// Starts `tvault serve --data-dir directory` and returns once it prints "Listening on".
-    init(directory: String, timeout: Double = 60) throws {
+    /// Starts `tvault serve --data-dir directory` (plus `arguments`) and returns once it prints
+    /// "Listening on".
+    init(directory: String, arguments: [String] = [], timeout: Double = 60) throws {
         self.directory = directory
         outputFile = directory + ".serve-out"
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: tvaultBinary)
-        process.arguments = ["serve", "--data-dir", directory, "--log-level", "warning"]
+        process.arguments = ["serve", "--data-dir", directory, "--log-level", "warning"] + arguments
         process.environment = childEnvironment()
         process.standardInput = FileHandle.nullDevice
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
@@ -182,6 +183,9 @@ final class ServerProcess {
     }
 
     var socketPath: String { directory + "/tvault.sock" }
+
+    /// What the server has printed so far (standard output and error).
+    var output: String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
 }
 
 /// Runs `body` with a server on `directory`, stopping it afterwards.

@@ -83,6 +83,23 @@ struct OnlineTests {
         }
     }
 
+    @Test("--unsafe-no-sync is left out of --help, warns at start, and still serves")
+    func unsafeNoSync() async throws {
+        #expect(!(try tvaultOK(["serve", "--help"]).stdout.contains("unsafe-no-sync")))
+        #expect(try tvaultOK(["serve", "--help-hidden"]).stdout.contains("--unsafe-no-sync"))
+        try await withStore { directory in
+            try tvaultOK(["tenant", "create", "acme", "--data-dir", directory])
+            let token = try #require(try tvaultOK(["token", "issue", "--tenant", "acme", "--scopes", "append,read",
+                                                   "--data-dir", directory, "--format", "json"]).json()["token"] as? String)
+            let server = try ServerProcess(directory: directory, arguments: ["--unsafe-no-sync"])
+            defer { server.stop() }
+            #expect(server.output.contains("--unsafe-no-sync: commits are not flushed to disk"))
+            let socket = try LineSocket(path: server.socketPath)
+            #expect(try socket.auth(token: token)["result"] != nil)
+            #expect(int(try socket.append("c1", [#"{"text":"one"}"#, #"{"text":"two"}"#]), "result.last_seq") == 2)
+        }
+    }
+
     @Test("a backup taken during concurrent appends restores and verifies")
     func backupDuringAppends() async throws {
         try await withStore { directory in
