@@ -58,7 +58,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard let entry = registry.add(context.channel, limit: connectionLimit) else {
-            let error = RPCError.unavailable("too many connections")
+            let error = RPCError.unavailable(registry.isDraining ? "the server is shutting down" : "too many connections")
             finishing = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error))))

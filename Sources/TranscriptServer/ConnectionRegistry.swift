@@ -3,6 +3,21 @@ import Synchronization
 
 /// The live connections of a server, so that a graceful shutdown can drain each one.
 final class ConnectionRegistry: Sendable {
+    /// A handler for the listening channel: counts each accepted connection (`accepted`)
+    /// before it is set up.
+    final class AcceptCounter: ChannelInboundHandler, Sendable {
+        typealias InboundIn = any Channel
+        typealias InboundOut = any Channel
+
+        let registry: ConnectionRegistry
+        init(registry: ConnectionRegistry) { self.registry = registry }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            registry.accepted(unwrapInboundIn(data))
+            context.fireChannelRead(data)
+        }
+    }
+
     /// One connection's shared state.
     final class Entry: Sendable {
         let channel: any Channel
@@ -27,12 +42,41 @@ final class ConnectionRegistry: Sendable {
 
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
+        /// Connections accepted (see `accepted`) and not yet closed.
+        var open = 0
         /// Callers of `waitUntilEmpty`, resumed when the last connection goes.
         var waiters: [CheckedContinuation<Void, Never>] = []
+
+        var isEmpty: Bool { entries.isEmpty && open == 0 }
+
+        /// The waiters to resume if the last connection just went.
+        mutating func takeWaitersIfEmpty() -> [CheckedContinuation<Void, Never>] {
+            guard isEmpty else { return [] }
+            defer { waiters = [] }
+            return waiters
+        }
     }
 
     private let state = Mutex(State())
     private let draining = Atomic<Bool>(false)
+
+    /// Counts a connection the moment the listener accepts it, until it closes, so that
+    /// `waitUntilEmpty` also waits for one accepted just before the listener closed but set up
+    /// on its event loop only after the drain began (it is then refused and closed; were the
+    /// event loops shut down first, it would be left open).
+    func accepted(_ channel: any Channel) {
+        state.withLock { $0.open += 1 }
+        channel.closeFuture.whenComplete { _ in
+            let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.open -= 1
+                return state.takeWaitersIfEmpty()
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// Whether a shutdown has begun (`drainAll`): what `add` refuses then.
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     /// Registers a connection; returns `nil` when over `limit` or draining.
     func add(_ channel: any Channel, limit: Int) -> Entry? {
@@ -48,20 +92,18 @@ final class ConnectionRegistry: Sendable {
     func remove(_ entry: Entry) {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.entries.removeValue(forKey: ObjectIdentifier(entry))
-            guard state.entries.isEmpty else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
+            return state.takeWaitersIfEmpty()
         }
         for waiter in waiters { waiter.resume() }
     }
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// Returns once no connection is registered.
+    /// Returns once no connection is registered or accepted and still open.
     func waitUntilEmpty() async {
         await withCheckedContinuation { continuation in
             let empty = state.withLock { state -> Bool in
-                if state.entries.isEmpty { return true }
+                if state.isEmpty { return true }
                 state.waiters.append(continuation)
                 return false
             }

@@ -129,6 +129,11 @@ public final class TranscriptServer: Service, Sendable {
         let registry = registry
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionRegistry.AcceptCounter(registry: registry))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -270,6 +270,62 @@ struct GracefulShutdownTests {
         server.vault.close()
     }
 
+    @Test("connections that arrive while the server shuts down are each answered or refused, then closed")
+    func connectionsArrivingDuringShutdown() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let path = server.socketPath
+        let auth = requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10]
+        // Two threads connect and authenticate as fast as they can until the listener is gone,
+        // so that some connections are accepted in the moment the server stops accepting.
+        let connected = Counter()
+        let connectors = (0..<2).map { _ in
+            Task {
+                try await offload { () -> [RawSocket] in
+                    var sockets: [RawSocket] = []
+                    while sockets.count < 400, let socket = try? RawSocket(path: path) {
+                        try? socket.write(auth)
+                        sockets.append(socket)
+                        connected.increment()
+                    }
+                    return sockets
+                }
+            }
+        }
+        try await within(30, "the first connections") {
+            while connected.current < 40 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        try await server.shutdown()
+        var sockets: [RawSocket] = []
+        for connector in connectors { sockets += try await connector.value }
+        #expect(!sockets.isEmpty)
+
+        // Each one got its auth answered or an unavailable refusal (or nothing, if the listener
+        // closed before accepting it), and then the server closed it: `waitForClose` throws if
+        // not (a connection accepted as the listener closed was once left open).
+        let endings = try await offload { [sockets] () -> (answered: Int, refused: Int, unexpected: [String]) in
+            var answered = 0, refused = 0
+            var unexpected: [String] = []
+            for socket in sockets {
+                if let line = try socket.readLine(timeout: 5) {
+                    let response = try RPCResponse.decode(line)
+                    if (try? response.decodeResult(AuthResult.self)) != nil {
+                        answered += 1
+                    } else if case .error(let error) = response.outcome, error.code == RPCError.Code.unavailable {
+                        refused += 1
+                    } else {
+                        unexpected.append(String(decoding: line, as: UTF8.self))
+                    }
+                }
+                try socket.waitForClose(timeout: 5)
+            }
+            return (answered, refused, unexpected)
+        }
+        #expect(endings.unexpected.isEmpty, "\(endings.unexpected.prefix(3))")
+        server.vault.close()
+    }
+
     @Test("an open admin connection does not hold up a graceful shutdown")
     func adminConnectionDoesNotBlockShutdown() async throws {
         let server = try await TestServer.start(configure: { $0.limits.idleTimeoutMs = 60_000 })
