@@ -112,7 +112,9 @@ extension JSONParser {
             }
             Self.appendUTF8(scalar, to: &decoded)
         default:
-            throw JSONError(.invalidEscape, at: escapeStart, "invalid escape \\\(String(decoding: [letter < 0x80 && letter >= 0x20 ? letter : UInt8(ascii: "?")], as: UTF8.self))")
+            // Only a printable ASCII letter is named: DEL and other controls would reach logs raw.
+            let shown = (0x20...0x7E).contains(letter) ? letter : UInt8(ascii: "?")
+            throw JSONError(.invalidEscape, at: escapeStart, "invalid escape \\\(String(decoding: [shown], as: UTF8.self))")
         }
     }
 
