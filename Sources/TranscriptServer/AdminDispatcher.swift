@@ -92,7 +92,7 @@ public struct AdminDispatcher: Sendable {
         default:
             if let result = try await runMaintenance(method: method, params: reader) { return result }
             if let result = try await runKeys(method: method, params: reader) { return result }
-            throw RPCError.methodNotFound("no admin method \(String(method.prefix(64)))")
+            throw RPCError.methodNotFound("no such admin method")
         }
         return out.bytes
     }

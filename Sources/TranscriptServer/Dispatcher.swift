@@ -96,7 +96,7 @@ public final class Dispatcher: Sendable {
     /// The method, once the connection is known to be allowed to call it.
     private func authorize(_ request: RPCRequest, grant: TokenGrant?) throws -> RPCMethod {
         guard let method = RPCMethod(rawValue: request.method), Self.methods.contains(method), method != .auth else {
-            throw RPCError.methodNotFound("no method \(String(request.method.prefix(64)))")
+            throw RPCError.methodNotFound()
         }
         if method == .systemInfo { return method }
         guard let grant else { throw RPCError.unauthenticated("call auth first") }
@@ -155,7 +155,7 @@ public final class Dispatcher: Sendable {
             let receipt = try vault.receipt(id: params.id, tenant: tenant)
             return RPCResponse.successLine(id: request.responseID, result: ReceiptResult(receipt: Self.wire(receipt)))
         default:
-            throw RPCError.methodNotFound("no method \(request.method)")
+            throw RPCError.methodNotFound()
         }
     }
 
@@ -190,7 +190,7 @@ public final class Dispatcher: Sendable {
             })
             return RPCResponse.successLine(id: request.responseID, result: result)
         default:
-            throw RPCError.methodNotFound("no method \(request.method)")
+            throw RPCError.methodNotFound()
         }
     }
 

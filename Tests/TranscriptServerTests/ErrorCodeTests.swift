@@ -59,13 +59,18 @@ struct ErrorCodeTests {
             let client = try await server.connect()
             // Unknown names, admin methods, and protocol methods this server does not serve yet.
             let unserved = RPCMethod.allCases.filter { !Dispatcher.methods.contains($0) }.map(\.rawValue)
-            let methods = ["conversation.nope", "", "AUTH", "system.info ", "conversation.read ", "tenant.create", "status"] + unserved
+            // One character with 5,000 combining marks: a name cut to 64 characters stays 10 KB.
+            let swollen = "m" + String(repeating: "\u{0301}", count: 5_000)
+            let methods = ["conversation.nope", "", "AUTH", "system.info ", "conversation.read ", "tenant.create", "status",
+                           "secret-\\u001b[31m-method", swollen] + unserved
             for authenticated in [false, true] {
                 if authenticated { try await client.auth(token: try await server.token(tenants: ["acme"])) }
                 for method in methods {
                     let answer = try errorAnswer(try await client.sendRaw(requestLine(id: 1, method, "{}")))
                     #expect(answer.error.code == RPCError.Code.methodNotFound, "\(method) authenticated: \(authenticated)")
                     #expect(answer.error.name == "tvault.MethodNotFound")
+                    // The name a client sent is not echoed (it may be huge or hold terminal escapes).
+                    #expect(answer.error.message == "method not found", "\(method.prefix(20)) authenticated: \(authenticated)")
                 }
             }
             try await client.close()
