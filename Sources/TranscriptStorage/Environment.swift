@@ -16,7 +16,8 @@ internal import Glibc
 public final class Environment: @unchecked Sendable {
     // Invariant for the unchecked Sendable: `handle` and `databases` are set in init and never
     // change; the map size changes only under the exclusive side of `resizeLock`, which every
-    // transaction holds shared for its whole life.
+    // transaction holds shared for its whole life; `headroomEnd` changes only with a write
+    // transaction open (LMDB lets one exist at a time).
 
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -40,6 +41,21 @@ public final class Environment: @unchecked Sendable {
     private let options: Options
     /// The directory of the environment.
     public let path: String
+    /// `data.mdb`'s descriptor (LMDB's own), and the end of the zeros written ahead of the
+    /// pages in use; `headroomEnd` is touched only inside a write transaction.
+    private let dataFile: Int32
+    private var headroomEnd: Int
+
+    /// The zeros kept written ahead of the last page in use grow by half the pages in use,
+    /// between these bounds, once less than a quarter of a step is left.
+    ///
+    /// A commit that appends pages past the end of `data.mdb` grows the file, and its
+    /// `fdatasync` must then also make the new size and block allocation durable: on ext4 a
+    /// journal commit, one more device flush. Pages written into blocks already written (with
+    /// zeros, by `keepHeadroom`) are plain overwrites. LMDB reads no page past its last one, so
+    /// the zeros mean nothing to it; a compacted copy or backup holds only the pages in use.
+    static let headroomMinimumStep = 1 << 20
+    static let headroomMaximumStep = 32 << 20
 
     /// Opens (creating when missing) the environment at `path` and the named databases.
     ///
@@ -88,6 +104,11 @@ public final class Environment: @unchecked Sendable {
         handle = env!
         self.path = path
         self.options = options
+        var descriptor: Int32 = -1
+        mdb_env_get_fd(handle, &descriptor)
+        dataFile = descriptor
+        var status = stat()
+        headroomEnd = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
         resizeLock = .allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -152,6 +173,7 @@ public final class Environment: @unchecked Sendable {
         try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
         let result: R
         do {
+            if options.durable { keepHeadroom() }
             result = try body(WriteTransaction(core: TransactionCore(handle: txn!)))
         } catch {
             mdb_txn_abort(txn)
@@ -160,6 +182,30 @@ public final class Environment: @unchecked Sendable {
         // A failed commit has already freed the transaction: it must not be aborted again.
         try LMDBError.check(mdb_txn_commit(txn))
         return result
+    }
+
+    /// Writes more zeros past the end of `data.mdb` when little is left ahead of the last page
+    /// in use (see `headroomMinimumStep`), and flushes them. Called with the write transaction
+    /// open: no other commit can write pages meanwhile. A failure (a full disk) is ignored:
+    /// commits then grow the file as LMDB does by itself.
+    private func keepHeadroom() {
+        let usage = usage
+        let inUse = usage.usedBytes
+        let step = min(Self.headroomMaximumStep, max(Self.headroomMinimumStep, inUse / 2))
+        guard headroomEnd - inUse < step / 4 else { return }
+        let start = max(headroomEnd, inUse)
+        let end = min(start + step, max(usage.mapSize, start))
+        guard end > start else { return }
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = start
+        while offset < end {
+            let written = zeros.withUnsafeBytes { pwrite(dataFile, $0.baseAddress, min($0.count, end - offset), off_t(offset)) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+        guard fdatasync(dataFile) == 0 else { return }
+        headroomEnd = end
     }
 
     /// Doubles the map (by at most 1 GiB a step), with every transaction of this process closed.
