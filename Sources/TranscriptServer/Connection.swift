@@ -135,7 +135,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
             return .done(notification ? nil : line)
         }
-        let work = dispatcher.prepare(request, grant: grant)
+        let work = dispatcher.prepare(request, grant: grant, connection: ObjectIdentifier(self))
         switch work {
         case .answered(let line):
             return .done(notification ? nil : line)

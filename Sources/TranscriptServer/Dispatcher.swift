@@ -12,6 +12,7 @@ public final class Dispatcher: Sendable {
     let vault: Vault
     let limits: APILimits
     let rateLimiter: RateLimiter?
+    let soleAppender = SoleAppender()
 
     public init(vault: Vault, limits: APILimits, burst: Int) {
         self.vault = vault
@@ -49,9 +50,11 @@ public final class Dispatcher: Sendable {
         case background(@Sendable () async -> [UInt8])
     }
 
-    /// Checks a request for any method but `auth` from a connection holding `grant` (or none)
-    /// and says how to answer it. Appends are queued now; nothing else runs yet.
-    func prepare(_ request: RPCRequest, grant: TokenGrant?) -> Work {
+    /// Checks a request for any method but `auth` from `connection`, holding `grant` (or none),
+    /// and says how to answer it. Appends are queued now, or committed at once on the calling
+    /// event loop when `connection` has been appending alone (see ``SoleAppender``); nothing
+    /// else runs yet.
+    func prepare(_ request: RPCRequest, grant: TokenGrant?, connection: ObjectIdentifier) -> Work {
         let id = request.responseID
         do {
             let method = try authorize(request, grant: grant)
@@ -61,7 +64,7 @@ public final class Dispatcher: Sendable {
                                       methods: Self.methods.map(\.rawValue))
                 return .answered(RPCResponse.successLine(id: id, result: info))
             case .conversationAppend:
-                let ticket = try enqueueAppend(request, grant: grant!)
+                let ticket = try enqueueAppend(request, grant: grant!, connection: connection)
                 return .append(ticket) { outcome in
                     switch outcome {
                     case .success(let result):
@@ -109,7 +112,7 @@ public final class Dispatcher: Sendable {
         return method
     }
 
-    private func enqueueAppend(_ request: RPCRequest, grant: TokenGrant) throws -> AppendTicket {
+    private func enqueueAppend(_ request: RPCRequest, grant: TokenGrant, connection: ObjectIdentifier) throws -> AppendTicket {
         let params = try request.decodeParams(AppendParams.self)
         let tenant = try resolveTenant(params.tenant, grant: grant)
         if params.messages.count > limits.messagesPerAppend {
@@ -121,7 +124,7 @@ public final class Dispatcher: Sendable {
         return try vault.enqueueAppend(AppendRequest(
             tenant: tenant, conversationID: params.conversationID, messages: params.messages,
             subjectID: params.subjectID, format: params.format, metadata: params.metadata,
-            idempotencyKey: params.idempotencyKey), mayCommitHere: true)
+            idempotencyKey: params.idempotencyKey), mayCommitHere: soleAppender.mayCommitInPlace(connection))
     }
 
     /// The quick methods, answered on the connection's event loop.

@@ -1,7 +1,8 @@
 import Testing
 import TranscriptAPI
 import TranscriptClient
-import TranscriptVault
+import TranscriptServer
+@testable import TranscriptVault
 
 /// Pipelining on one connection and many clients at once.
 @Suite("Pipelining and concurrent clients")
@@ -33,6 +34,33 @@ struct ConcurrencyTests {
             #expect(read.messages.map(\.seq) == Array(1...1000))
             #expect(read.messages.map(\.message) == (1...1000).map { sampleMessage("pipe", $0) })
             #expect(read.nextAfterSeq == nil)
+        }
+    }
+
+    @Test("with one event loop, appends from many connections still share commits")
+    func oneEventLoopBatches() async throws {
+        // An event loop that committed each append in place (as it may for a lone client) would
+        // leave the other connections' requests unread during the commit: one commit each.
+        try await withServer(configure: { $0.threads = 1 }) { server in
+            let token = try await server.token(tenants: ["acme"])
+            var clients: [TranscriptClient] = []
+            for _ in 0..<16 { clients.append(try await server.client(token: token)) }
+            let before = server.vault.writer.batchCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (number, client) in clients.enumerated() {
+                    group.addTask {
+                        for index in 1...40 {
+                            let result = try await client.append(AppendParams(
+                                conversationID: "c\(number)", messages: [sampleMessage("c\(number)", index)]))
+                            #expect(result.firstSeq == UInt64(index))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let commits = server.vault.writer.batchCount - before
+            #expect(commits < 16 * 40, "every append committed alone")
+            for client in clients { try await client.close() }
         }
     }
 
