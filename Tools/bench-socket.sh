@@ -286,9 +286,10 @@ esac
 case " $connections " in *" 1 "*)
     r="$(ratio "$(median append 1 tvault 6)" "$(median append 1 redis-always 6)")"
     echo "- p50 round trip at 1 connection, append vs SET (appendfsync always): ratio $r (target ≤ 2: $(verdict "$r" 2 le))"
+    # Not targets of their own: for comparison only.
     r="$(ratio "$(median append 1 tvault 6)" "$(median append 1 redis-none 6)")"
-    echo "- p50 round trip at 1 connection, append vs SET (no persistence): ratio $r (target ≤ 2: $(verdict "$r" 2 le))"
+    echo "- for comparison, p50 round trip at 1 connection, append vs SET (no persistence): ratio $r"
     r="$(ratio "$(median read 1 tvault 6)" "$(median read 1 redis-none 6)")"
-    echo "- p50 round trip at 1 connection, read 100 vs LRANGE 0 99 (no persistence): ratio $r (target ≤ 2: $(verdict "$r" 2 le))" ;;
+    echo "- for comparison, p50 round trip at 1 connection, read 100 vs LRANGE 0 99 (no persistence): ratio $r" ;;
 esac
 say "done in $(( SECONDS - started_at )) s"
