@@ -1,7 +1,8 @@
 /// Why a byte sequence is not strict RFC 8259 JSON, and where.
 ///
-/// Messages name the problem and at most one offending byte (in hex); they never echo the
-/// input, which may hold a client's confidential content.
+/// Messages name the problem and at most one offending byte (in hex, or for an invalid escape
+/// the printable ASCII letter after the backslash); they never echo the input beyond that
+/// byte, which may hold a client's confidential content.
 ///
 /// ```swift
 /// do {
