@@ -8,28 +8,27 @@ import Synchronization
 /// On shutdown (`entry` draining) it finishes the request in hand, answers later ones with
 /// `-32050`, and closes once it owes nothing, as client connections do.
 struct AdminConnection {
-    let channel: NIOAsyncChannel<Frame, ByteBuffer>
+    let connection: AdminChannel
     let entry: ConnectionRegistry.Entry
     let admin: AdminDispatcher
     let limits: APILimits
 
     func run() async throws {
-        try await channel.executeThenClose { inbound, outbound in
-            reading: for try await frame in inbound {
-                guard case .line(let buffer) = frame else {
-                    let error = RPCError.tooLarge("the request line exceeds \(limits.lineBytes) bytes")
-                    try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
-                    break reading
-                }
-                entry.inFlight.add(1, ordering: .sequentiallyConsistent)
-                let line = await respond(to: Array(buffer.readableBytesView))
-                try await outbound.write(ByteBuffer(bytes: line))
-                entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
-                entry.closeIfIdle()
+        reading: for await frame in connection.frames {
+            connection.taken()
+            guard case .line(let buffer) = frame else {
+                let error = RPCError.tooLarge("the request line exceeds \(limits.lineBytes) bytes")
+                try await connection.write(RPCResponse.failureLine(id: .null, error: error))
+                break reading
             }
-            // Let the last answers go out before `executeThenClose` closes (a close drops them).
-            try? await channel.channel.writeAndFlush(ByteBuffer())
+            entry.inFlight.add(1, ordering: .sequentiallyConsistent)
+            let line = await respond(to: Array(buffer.readableBytesView))
+            // Returns once the answer is handed to the kernel, so that a close never drops it.
+            try await connection.write(line)
+            entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+            entry.closeIfIdle()
         }
+        await connection.close()
     }
 
     private func respond(to bytes: [UInt8]) async -> [UInt8] {

@@ -43,11 +43,11 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
         /// Connections accepted (see `accepted`) and not yet closed.
-        var open = 0
+        var accepted: [ObjectIdentifier: any Channel] = [:]
         /// Callers of `waitUntilEmpty`, resumed when the last connection goes.
         var waiters: [CheckedContinuation<Void, Never>] = []
 
-        var isEmpty: Bool { entries.isEmpty && open == 0 }
+        var isEmpty: Bool { entries.isEmpty && accepted.isEmpty }
 
         /// The waiters to resume if the last connection just went.
         mutating func takeWaitersIfEmpty() -> [CheckedContinuation<Void, Never>] {
@@ -65,14 +65,22 @@ final class ConnectionRegistry: Sendable {
     /// on its event loop only after the drain began (it is then refused and closed; were the
     /// event loops shut down first, it would be left open).
     func accepted(_ channel: any Channel) {
-        state.withLock { $0.open += 1 }
+        let id = ObjectIdentifier(channel)
+        state.withLock { $0.accepted[id] = channel }
         channel.closeFuture.whenComplete { _ in
             let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.open -= 1
+                state.accepted.removeValue(forKey: id)
                 return state.takeWaitersIfEmpty()
             }
             for waiter in waiters { waiter.resume() }
         }
+    }
+
+    /// Closes every accepted connection that is still open: for the admin listener, once no
+    /// task serves its connections any more, the ones it accepted but never handed out.
+    func closeAccepted() {
+        let open = state.withLock { Array($0.accepted.values) }
+        for channel in open { channel.close(promise: nil) }
     }
 
     /// Whether a shutdown has begun (`drainAll`): what `add` refuses then.

@@ -52,7 +52,7 @@ public final class TranscriptServer: Service, Sendable {
         let inherited: (client: Int32?, admin: Int32?) = configuration.useSocketActivation
             ? SystemdIntegration.inheritedSockets() : (nil, nil)
         let client = try await listenForClients(group: group, inherited: inherited.client)
-        let admin: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>
+        let admin: NIOAsyncChannel<AdminChannel, Never>
         do {
             admin = try await listenForAdmin(group: group, inherited: inherited.admin)
         } catch {
@@ -71,7 +71,12 @@ public final class TranscriptServer: Service, Sendable {
                     try? await client.closeFuture.get()
                     await registry.waitUntilEmpty()
                 }
-                tasks.addTask { try await self.accept(admin) }
+                tasks.addTask {
+                    try await self.accept(admin)
+                    // The listener may have accepted connections it never handed out.
+                    adminRegistry.closeAccepted()
+                    await adminRegistry.waitUntilEmpty()
+                }
             }
         } onGracefulShutdown: {
             SystemdIntegration.notify("STOPPING=1")
@@ -85,7 +90,7 @@ public final class TranscriptServer: Service, Sendable {
         logger.info("stopped")
     }
 
-    private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never>) async throws {
+    private func accept(_ server: NIOAsyncChannel<AdminChannel, Never>) async throws {
         do {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { connections in
@@ -99,25 +104,24 @@ public final class TranscriptServer: Service, Sendable {
         }
     }
 
-    private func serveAdmin(_ connection: NIOAsyncChannel<Frame, ByteBuffer>) async {
+    private func serveAdmin(_ connection: AdminChannel) async {
         do {
             guard await PeerCredentials.isOwner(connection.channel) else {
                 let error = RPCError.unauthenticated("the admin socket serves its owner only")
-                try await connection.executeThenClose { _, outbound in
-                    try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
-                }
+                try await connection.write(RPCResponse.failureLine(id: .null, error: error))
+                await connection.close()
                 return
             }
             guard let entry = adminRegistry.add(connection.channel, limit: .max) else {
                 let error = RPCError.unavailable("the server is shutting down")
-                try await connection.executeThenClose { _, outbound in
-                    try await outbound.write(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error)))
-                }
+                try await connection.write(RPCResponse.failureLine(id: .null, error: error))
+                await connection.close()
                 return
             }
             defer { adminRegistry.remove(entry) }
-            try await AdminConnection(channel: connection, entry: entry, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
+            try await AdminConnection(connection: connection, entry: entry, admin: AdminDispatcher(vault: vault), limits: configuration.limits).run()
         } catch {
+            await connection.close()
             logger.debug("admin connection ended", metadata: ["error": "\(type(of: error))"])
         }
     }
@@ -158,15 +162,20 @@ public final class TranscriptServer: Service, Sendable {
     /// its owner only and runs long requests such as verify and backup).
     private func listenForAdmin(
         group: MultiThreadedEventLoopGroup, inherited: Int32?
-    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<Frame, ByteBuffer>, Never> {
+    ) async throws -> NIOAsyncChannel<AdminChannel, Never> {
         let limits = configuration.limits
+        let registry = adminRegistry
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionRegistry.AcceptCounter(registry: registry))
+                }
+            }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<Frame, ByteBuffer>> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)))
-                return try NIOAsyncChannel<Frame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                try AdminChannel.install(on: channel, lineBytes: limits.lineBytes)
             }
         }
         if let inherited {

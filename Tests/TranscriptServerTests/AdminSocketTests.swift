@@ -138,6 +138,20 @@ struct AdminSocketTests {
         }
     }
 
+    @Test("500 admin requests written in one go are answered in order (reading pauses and resumes)")
+    func pipelinedAdminRequests() async throws {
+        try await withServer { server in
+            let socket = try RawSocket(path: server.adminSocketPath)
+            let requests: [UInt8] = (1...500).flatMap { id -> [UInt8] in requestLine(id: id, "tenant.list") + [10] }
+            let writer = Task { try await offload { try socket.write(requests) } }
+            let lines = try await offload { try socket.readLines(500) }
+            try await writer.value
+            let responses = try lines.map { try RPCResponse.decode($0) }
+            #expect(responses.map(\.id) == (1...500).map { RPCID(Int64($0)) })
+            #expect(responses.allSatisfy { if case .result = $0.outcome { true } else { false } })
+        }
+    }
+
     @Test("an over-long line on admin.sock is answered with -32013 and the connection closed")
     func adminOverLongLine() async throws {
         try await withServer(configure: { $0.limits.lineBytes = 1024 }) { server in

@@ -275,17 +275,41 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let token = try await server.token(tenants: ["acme"])
-        let path = server.socketPath
-        let auth = requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10]
-        // Two threads connect and authenticate as fast as they can until the listener is gone,
-        // so that some connections are accepted in the moment the server stops accepting.
+        let unexpected = try await Self.connectWhileStopping(
+            server, path: server.socketPath, request: requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#)
+        ) { (try? $0.decodeResult(AuthResult.self)) != nil }
+        #expect(unexpected.isEmpty, "\(unexpected.prefix(3))")
+        server.vault.close()
+    }
+
+    @Test("admin connections that arrive while the server shuts down are each answered or refused, then closed")
+    func adminConnectionsArrivingDuringShutdown() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let unexpected = try await Self.connectWhileStopping(
+            server, path: server.adminSocketPath, request: requestLine(id: 1, "status")
+        ) { if case .result = $0.outcome { true } else { false } }
+        #expect(unexpected.isEmpty, "\(unexpected.prefix(3))")
+        server.vault.close()
+    }
+
+    /// Two threads connect to `path` and send `request` as fast as they can while the server
+    /// shuts down, so that some connections are accepted in the moment it stops accepting.
+    /// Each must get an answer (`isAnswer`) or an unavailable refusal (or nothing, if the
+    /// listener closed before accepting it), and then be closed: `waitForClose` throws if not
+    /// (a connection accepted as the listener closed was once left open). Returns the lines
+    /// that were neither.
+    static func connectWhileStopping(
+        _ server: TestServer, path: String, request: [UInt8], isAnswer: @escaping @Sendable (RPCResponse) -> Bool
+    ) async throws -> [String] {
+        let line = request + [10]
         let connected = Counter()
         let connectors = (0..<2).map { _ in
             Task {
                 try await offload { () -> [RawSocket] in
                     var sockets: [RawSocket] = []
                     while sockets.count < 400, let socket = try? RawSocket(path: path) {
-                        try? socket.write(auth)
+                        try? socket.write(line)
                         sockets.append(socket)
                         connected.increment()
                     }
@@ -300,30 +324,18 @@ struct GracefulShutdownTests {
         var sockets: [RawSocket] = []
         for connector in connectors { sockets += try await connector.value }
         #expect(!sockets.isEmpty)
-
-        // Each one got its auth answered or an unavailable refusal (or nothing, if the listener
-        // closed before accepting it), and then the server closed it: `waitForClose` throws if
-        // not (a connection accepted as the listener closed was once left open).
-        let endings = try await offload { [sockets] () -> (answered: Int, refused: Int, unexpected: [String]) in
-            var answered = 0, refused = 0
+        return try await offload { [sockets] () -> [String] in
             var unexpected: [String] = []
             for socket in sockets {
-                if let line = try socket.readLine(timeout: 5) {
-                    let response = try RPCResponse.decode(line)
-                    if (try? response.decodeResult(AuthResult.self)) != nil {
-                        answered += 1
-                    } else if case .error(let error) = response.outcome, error.code == RPCError.Code.unavailable {
-                        refused += 1
-                    } else {
-                        unexpected.append(String(decoding: line, as: UTF8.self))
-                    }
+                if let answer = try socket.readLine(timeout: 5) {
+                    let response = try RPCResponse.decode(answer)
+                    let refused = if case .error(let error) = response.outcome { error.code == RPCError.Code.unavailable } else { false }
+                    if !isAnswer(response) && !refused { unexpected.append(String(decoding: answer, as: UTF8.self)) }
                 }
                 try socket.waitForClose(timeout: 5)
             }
-            return (answered, refused, unexpected)
+            return unexpected
         }
-        #expect(endings.unexpected.isEmpty, "\(endings.unexpected.prefix(3))")
-        server.vault.close()
     }
 
     @Test("an open admin connection does not hold up a graceful shutdown")
