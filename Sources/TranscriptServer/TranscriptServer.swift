@@ -131,14 +131,7 @@ public final class TranscriptServer: Service, Sendable {
         let limits = configuration.limits
         let dispatcher = dispatcher
         let registry = registry
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionRegistry.AcceptCounter(registry: registry))
-                }
-            }
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let bootstrap = Self.listener(group: group, counting: registry)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
@@ -164,15 +157,7 @@ public final class TranscriptServer: Service, Sendable {
         group: MultiThreadedEventLoopGroup, inherited: Int32?
     ) async throws -> NIOAsyncChannel<AdminChannel, Never> {
         let limits = configuration.limits
-        let registry = adminRegistry
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionRegistry.AcceptCounter(registry: registry))
-                }
-            }
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let bootstrap = Self.listener(group: group, counting: adminRegistry)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try AdminChannel.install(on: channel, lineBytes: limits.lineBytes)
@@ -184,6 +169,20 @@ public final class TranscriptServer: Service, Sendable {
         return try await bindFile(configuration.adminSocketPath, mode: 0o600,
                                   bind: { try await bootstrap.bind(unixDomainSocketPath: $0, cleanupExistingSocketFile: true, childChannelInitializer: initializer) },
                                   close: { try? await $0.channel.close() })
+    }
+
+    /// A listener's bootstrap: its backlog, remote half-closure for its connections, and
+    /// `registry` counting each connection the moment it is accepted, so that a shutdown
+    /// waits for it (``ConnectionRegistry/accepted(_:)``).
+    private static func listener(group: MultiThreadedEventLoopGroup, counting registry: ConnectionRegistry) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionRegistry.AcceptCounter(registry: registry))
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
     /// Binds a socket file at `path` without a window of wider access: bound under a temporary
