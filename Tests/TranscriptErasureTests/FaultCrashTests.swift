@@ -33,34 +33,18 @@ struct FaultCrashTests {
     /// Runs the child to its end (or its death) off the cooperative pool.
     static func runChild(_ arguments: [String], fault: String?) async throws -> ChildRun {
         let binary = try faultsBinary()
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    let process = ChildProcess()
-                    process.executableURL = URL(fileURLWithPath: binary)
-                    process.arguments = arguments
-                    var environment = ProcessInfo.processInfo.environment
-                    environment["TVAULT_FAULT"] = fault
-                    process.environment = environment
-                    let stdout = Pipe()
-                    let stderr = Pipe()
-                    process.standardOutput = stdout
-                    process.standardError = stderr
-                    try process.run()
-                    let pid = process.processIdentifier
-                    let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-                    defer { watchdog.cancel() }
-                    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-                    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return ChildRun(
-                        lines: String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init),
-                        killed: process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
-                        status: process.terminationStatus,
-                        stderr: String(decoding: errors, as: UTF8.self))
-                })
-            }
+        return try await offload {
+            var environment = ProcessInfo.processInfo.environment
+            environment["TVAULT_FAULT"] = fault
+            let child = try WatchedChild(binary: binary, arguments: arguments, environment: environment, killAfter: 120)
+            let output = child.stdout.fileHandleForReading.readDataToEndOfFile()
+            let errors = child.stderr.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            return ChildRun(
+                lines: String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init),
+                killed: child.process.terminationReason == .uncaughtSignal && child.process.terminationStatus == SIGKILL,
+                status: child.process.terminationStatus,
+                stderr: String(decoding: errors, as: UTF8.self))
         }
     }
 

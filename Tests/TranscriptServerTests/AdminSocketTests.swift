@@ -5,6 +5,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// `admin.sock`: its permissions and the admin methods the CLI uses through it.
 @Suite("Admin socket")

@@ -3,6 +3,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 @testable import TranscriptVault
+import TranscriptTestSupport
 
 /// Pipelining on one connection and many clients at once.
 @Suite("Pipelining and concurrent clients")

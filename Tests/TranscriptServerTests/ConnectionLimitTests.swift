@@ -4,6 +4,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// Over-long lines, idle and slow clients: each is answered or closed, and nobody else notices.
 @Suite("Connection limits")

@@ -3,6 +3,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// Every error code of DESIGN §5 that a client can provoke, with its `data` members.
 @Suite("Error codes over the socket")

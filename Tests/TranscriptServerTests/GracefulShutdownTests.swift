@@ -6,6 +6,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// A graceful shutdown (what SIGTERM triggers in `tvault serve`) while clients are busy.
 @Suite("Graceful shutdown")

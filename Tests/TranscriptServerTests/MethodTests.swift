@@ -4,6 +4,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// Every method of the client socket, end to end, as a client sees it.
 @Suite("Methods over the socket")

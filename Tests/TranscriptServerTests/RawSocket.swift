@@ -110,13 +110,3 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 }
-
-/// Runs blocking `body` on a thread of its own and returns its result.
-func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
-    }
-}

@@ -6,6 +6,7 @@ import TranscriptAPI
 import TranscriptClient
 import TranscriptServer
 import TranscriptVault
+import TranscriptTestSupport
 
 /// A server over a fresh store, running in a `ServiceGroup` as `tvault serve` runs it.
 ///

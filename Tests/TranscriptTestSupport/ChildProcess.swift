@@ -1,5 +1,6 @@
 public import Foundation
 import Glibc
+import Synchronization
 
 /// A child process started with `posix_spawn`, with the part of `Foundation.Process`'s API the
 /// tests use.
@@ -134,3 +135,55 @@ public struct TestSupportError: Error, CustomStringConvertible {
 /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which the Glibc module map hides.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
 private func closeFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Int32
+
+/// A child started with its standard output and error piped to the test, and a watchdog that
+/// kills it with SIGKILL after a deadline: only against a hang, never a result to assert on.
+///
+/// ```swift
+/// let child = try WatchedChild(binary: path, arguments: [dir], killAfter: 120)
+/// let output = child.stdout.fileHandleForReading.readDataToEndOfFile()
+/// child.waitUntilExit()
+/// ```
+public final class WatchedChild: @unchecked Sendable {
+    // Invariant for the unchecked Sendable: every property is set in init and never changes;
+    // the watchdog's flag is atomic.
+
+    public let process = ChildProcess()
+    public let stdout = Pipe()
+    public let stderr = Pipe()
+    private let watchdog: DispatchWorkItem
+    private let fired: Flag
+
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// Starts `binary` with `arguments` and `environment` (`nil`: the test's own).
+    public init(binary: String, arguments: [String], environment: [String: String]? = nil, killAfter seconds: Double) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let pid = process.processIdentifier
+        let fired = Flag()
+        self.fired = fired
+        watchdog = DispatchWorkItem {
+            fired.value.store(true, ordering: .relaxed)
+            kill(pid, SIGKILL)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
+    }
+
+    deinit { watchdog.cancel() }
+
+    /// Waits until the child exits, and stops the watchdog.
+    public func waitUntilExit() {
+        process.waitUntilExit()
+        watchdog.cancel()
+    }
+
+    /// Whether the watchdog killed the child.
+    public var watchdogFired: Bool { fired.value.load(ordering: .relaxed) }
+}

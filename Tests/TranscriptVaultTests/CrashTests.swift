@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 @testable import TranscriptVault
 import TranscriptTestSupport
@@ -64,27 +63,13 @@ struct CrashTests {
     /// Runs the harness on `directory` until it has acknowledged `threshold` appends, kills it
     /// with SIGKILL, and collects every line it wrote (lines after the kill signal included).
     static func runAndKill(binary: String, directory: String, appenders: Int, threshold: Int) throws -> Run {
-        let process = ChildProcess()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [directory, String(appenders), "0"]
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let pid = process.processIdentifier
-        // Only against a hang (a harness that never reaches the threshold); never asserted on.
-        let watchdogFired = Atomic<Bool>(false)
-        let watchdog = DispatchWorkItem {
-            watchdogFired.store(true, ordering: .relaxed)
-            kill(pid, SIGKILL)
-        }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 300, execute: watchdog)
-        defer { watchdog.cancel() }
+        // The watchdog is only against a hang (a harness that never reaches the threshold).
+        let child = try WatchedChild(binary: binary, arguments: [directory, String(appenders), "0"], killAfter: 300)
+        let pid = child.process.processIdentifier
 
         var run = Run()
         var pending: [UInt8] = []
-        let reader = stdout.fileHandleForReading
+        let reader = child.stdout.fileHandleForReading
         while true {
             let data = reader.availableData
             if data.isEmpty { break }
@@ -107,23 +92,17 @@ struct CrashTests {
             }
         }
         // A partial last line is a line cut by the kill: it acknowledges nothing.
-        process.waitUntilExit()
-        run.watchdogFired = watchdogFired.load(ordering: .relaxed)
-        run.reason = process.terminationReason
-        run.status = process.terminationStatus
-        run.stderr = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        run.watchdogFired = child.watchdogFired
+        run.reason = child.process.terminationReason
+        run.status = child.process.terminationStatus
+        run.stderr = String(decoding: child.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return run
     }
 
     /// ``runAndKill(binary:directory:appenders:threshold:)`` off the cooperative thread pool.
     static func runAndKillAsync(binary: String, directory: String, appenders: Int, threshold: Int) async throws -> Run {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    try runAndKill(binary: binary, directory: directory, appenders: appenders, threshold: threshold)
-                })
-            }
-        }
+        try await offload { try runAndKill(binary: binary, directory: directory, appenders: appenders, threshold: threshold) }
     }
 
     @Test("appends acknowledged before SIGKILL are all readable with the right content, twice over")
