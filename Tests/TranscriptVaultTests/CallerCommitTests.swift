@@ -2,19 +2,14 @@ import Foundation
 import Synchronization
 import Testing
 @testable import TranscriptVault
+import TranscriptTestSupport
 
 /// `enqueueAppend(_:mayCommitHere:)`: a lone caller commits on its own thread; callers that meet
 /// one another go through the writer thread. Either way every append is durable once answered,
-/// a thread's appends keep their order, and closing waits for a commit in progress.
+/// a thread's appends keep their order, and closing waits for a commit in progress. Callers
+/// run on plain threads (`offload`), never cooperative ones: a call may block for an fsync.
 @Suite("Commits on the calling thread")
 struct CallerCommitTests {
-    /// Waits on a plain thread (never a cooperative one: the call may block for an fsync).
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
     /// Waits for a ticket from a plain thread.
     static func wait(_ ticket: AppendTicket) throws -> AppendResult {
         let done = DispatchSemaphore(value: 0)
@@ -32,7 +27,7 @@ struct CallerCommitTests {
         try await withTemporaryDirectory { dir in
             try await withNewVault(dir) { vault in
                 let before = vault.writer.batchCount
-                let results = try await Self.onThread { () -> [AppendResult] in
+                let results = try await offload { () -> [AppendResult] in
                     try (1...5).map { index in
                         let ticket = try vault.enqueueAppend(AppendRequest(
                             tenant: "acme", conversationID: "lone", messages: [sampleMessage("l", index)]), mayCommitHere: true)
@@ -58,7 +53,7 @@ struct CallerCommitTests {
                 let outcomes = try await withThrowingTaskGroup(of: (Int, [AppendResult]).self) { group in
                     for thread in 0..<threads {
                         group.addTask {
-                            try await Self.onThread {
+                            try await offload {
                                 // Pipelined: several tickets in flight before the first is awaited.
                                 var tickets: [AppendTicket] = []
                                 for index in 0..<perThread {
@@ -110,7 +105,7 @@ struct CallerCommitTests {
             try await withNewVault(dir) { vault in
                 let workers = (0..<4).map { thread in
                     Task {
-                        try await Self.onThread {
+                        try await offload {
                             // Until the store refuses: the close comes while they run.
                             for index in 0... {
                                 do {
