@@ -29,7 +29,7 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "TranscriptCrypto", dependencies: ["CTranscriptSodium"]),
-        .target(name: "TranscriptStorage", dependencies: ["CTranscriptLMDB"]),
+        .target(name: "TranscriptStorage", dependencies: ["CTranscriptLMDB", "CTranscriptSodium"]),
         .target(name: "TranscriptVault", dependencies: ["TranscriptCrypto", "TranscriptStorage"]),
         .target(name: "TranscriptAPI"),
         .target(

@@ -14,6 +14,8 @@ internal import CTranscriptLMDB
 /// ```
 public struct Cursor {
     let handle: OpaquePointer
+    let db: Database
+    let record: RedoRecord?
 
     /// A key and value, pointing into the memory map.
     public struct Entry {
@@ -53,7 +55,22 @@ public struct Cursor {
 
     /// Deletes the entry the cursor is on (write transactions only).
     public func deleteCurrent() throws {
-        try LMDBError.check(mdb_cursor_del(handle, 0))
+        if let record {
+            var keyVal = MDB_val()
+            var dataVal = MDB_val()
+            try LMDBError.check(mdb_cursor_get(handle, &keyVal, &dataVal, MDB_GET_CURRENT))
+            // Recorded (copied) first: once deleted, the key's bytes in the page move.
+            let savepoint = record.count
+            record.delete(db, key: TransactionCore.buffer(keyVal))
+            do {
+                try LMDBError.check(mdb_cursor_del(handle, 0))
+            } catch {
+                record.truncate(to: savepoint)
+                throw error
+            }
+        } else {
+            try LMDBError.check(mdb_cursor_del(handle, 0))
+        }
     }
 }
 

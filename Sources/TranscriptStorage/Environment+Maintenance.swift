@@ -32,8 +32,11 @@ extension Environment {
         try LMDBError.check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0))
     }
 
-    /// Flushes the data to disk.
+    /// Flushes the data to disk: with durability, a checkpoint, after which the redo log holds
+    /// nothing to replay.
     public func sync() throws {
-        try LMDBError.check(mdb_env_sync(handle, 1))
+        pthread_rwlock_rdlock(resizeLockPointer)
+        defer { pthread_rwlock_unlock(resizeLockPointer) }
+        try withLogLock { try checkpointOrSync() }
     }
 }

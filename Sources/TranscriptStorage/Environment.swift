@@ -16,8 +16,8 @@ internal import Glibc
 public final class Environment: @unchecked Sendable {
     // Invariant for the unchecked Sendable: `handle` and `databases` are set in init and never
     // change; the map size changes only under the exclusive side of `resizeLock`, which every
-    // transaction holds shared for its whole life; `headroomEnd` changes only with a write
-    // transaction open (LMDB lets one exist at a time).
+    // transaction holds shared for its whole life; the redo log, `pin` and `usedAtCheckpoint`
+    // are touched only with `logLock` held.
 
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -27,8 +27,9 @@ public final class Environment: @unchecked Sendable {
         public var maximumMapSize: Int = 1 << 40
         /// The most reader slots (concurrent read transactions across processes).
         public var maxReaders: UInt32 = 510
-        /// Whether commits are flushed to disk before they return. Turn off only for tests
-        /// and benchmarks that measure the cost of durability.
+        /// Whether commits are durable before they return: each is logged in `redo.log` and
+        /// the log flushed (see ``Environment`` for the redo log). Turn off only for tests and
+        /// benchmarks that measure the cost of durability.
         public var durable: Bool = true
 
         public init() {}
@@ -41,21 +42,23 @@ public final class Environment: @unchecked Sendable {
     private let options: Options
     /// The directory of the environment.
     public let path: String
-    /// `data.mdb`'s descriptor (LMDB's own), and the end of the zeros written ahead of the
-    /// pages in use; `headroomEnd` is touched only inside a write transaction.
+    /// `data.mdb`'s descriptor (LMDB's own).
     private let dataFile: Int32
-    private var headroomEnd: Int
+    /// The redo log of a durable environment; `nil` without durability.
+    private let redo: RedoLog?
+    /// Guards the redo log, `pin` and `usedAtCheckpoint`: taken after `resizeLock`.
+    private let logLock: UnsafeMutablePointer<pthread_mutex_t>
+    /// A read transaction on the last checkpoint's snapshot, so that LMDB reuses none of its
+    /// pages until the next checkpoint (see ``RedoLog``).
+    private var pin: OpaquePointer?
+    /// The bytes of pages in use at the last checkpoint.
+    private var usedAtCheckpoint = 0
+    /// Starts the kernel writing `data.mdb`'s pages between checkpoints (durable only).
+    private let writeback: Writeback?
 
-    /// The zeros kept written ahead of the last page in use grow by half the pages in use,
-    /// between these bounds, once less than a quarter of a step is left.
-    ///
-    /// A commit that appends pages past the end of `data.mdb` grows the file, and its
-    /// `fdatasync` must then also make the new size and block allocation durable: on ext4 a
-    /// journal commit, one more device flush. Pages written into blocks already written (with
-    /// zeros, by `keepHeadroom`) are plain overwrites. LMDB reads no page past its last one, so
-    /// the zeros mean nothing to it; a compacted copy or backup holds only the pages in use.
-    static let headroomMinimumStep = 1 << 20
-    static let headroomMaximumStep = 32 << 20
+    /// A checkpoint comes once this many bytes of pages were added since the last one: while
+    /// the checkpoint's snapshot is pinned, LMDB writes every changed page to new space.
+    static let checkpointGrowth = 32 << 20
 
     /// Opens (creating when missing) the environment at `path` and the named databases.
     ///
@@ -64,14 +67,24 @@ public final class Environment: @unchecked Sendable {
     /// - Throws: ``LMDBError`` of the failing step; nothing is left open.
     public init(path: String, databases names: [String], options: Options = Options()) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw LMDBError(code: errno) }
+        // A log left by a durable open is applied even by one without durability, which then
+        // removes it: its records must never be applied over later, unlogged commits.
+        var log: RedoLog?
+        var recovered: RedoLog.Recovered?
+        if options.durable || access(path + "/" + RedoLog.fileName, F_OK) == 0 {
+            (log, recovered) = try RedoLog.open(directory: path)
+            if let recovered, !recovered.records.isEmpty {
+                try RedoLog.restoreMetaPages(recovered, directory: path)
+            }
+        }
         var env: OpaquePointer?
         try LMDBError.check(mdb_env_create(&env))
         do {
             try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(names.count + 1)))
             try LMDBError.check(mdb_env_set_maxreaders(env, options.maxReaders))
             try LMDBError.check(mdb_env_set_mapsize(env, options.initialMapSize))
-            var flags = UInt32(MDB_NOTLS)
-            if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+            // Durability comes from the redo log and checkpoints, never from LMDB's own flushes.
+            let flags = UInt32(MDB_NOTLS) | UInt32(MDB_NOSYNC)
             try LMDBError.check(mdb_env_open(env, path, flags, 0o600))
             var dead: Int32 = 0
             try LMDBError.check(mdb_reader_check(env, &dead))
@@ -97,6 +110,21 @@ public final class Environment: @unchecked Sendable {
             // A failed commit frees the transaction itself.
             try LMDBError.check(mdb_txn_commit(txn))
             self.databases = opened
+            for record in recovered?.records ?? [] {
+                try LMDBError.check(mdb_txn_begin(env, nil, 0, &txn))
+                do {
+                    try RedoRecord.apply(record, in: txn!, databases: opened)
+                } catch {
+                    mdb_txn_abort(txn)
+                    throw error
+                }
+                try LMDBError.check(mdb_txn_commit(txn))
+            }
+            if !options.durable, log != nil {
+                try LMDBError.check(mdb_env_sync(env, 1))
+                try RedoLog.remove(directory: path)
+                log = nil
+            }
         } catch {
             mdb_env_close(env)
             throw error
@@ -104,11 +132,13 @@ public final class Environment: @unchecked Sendable {
         handle = env!
         self.path = path
         self.options = options
+        redo = log
         var descriptor: Int32 = -1
         mdb_env_get_fd(handle, &descriptor)
         dataFile = descriptor
-        var status = stat()
-        headroomEnd = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+        writeback = log == nil ? nil : Writeback(fd: descriptor)
+        logLock = .allocate(capacity: 1)
+        pthread_mutex_init(logLock, nil)
         resizeLock = .allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -116,12 +146,28 @@ public final class Environment: @unchecked Sendable {
         pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
         pthread_rwlock_init(resizeLock, &attributes)
         pthread_rwlockattr_destroy(&attributes)
+        if redo != nil {
+            // Replayed records and the open's own commit become the first checkpoint.
+            pthread_mutex_lock(logLock)
+            defer { pthread_mutex_unlock(logLock) }
+            try checkpoint()
+        }
     }
 
     deinit {
+        writeback?.stop()
+        if redo != nil {
+            // A clean close leaves nothing to replay.
+            pthread_mutex_lock(logLock)
+            try? checkpoint()
+            pthread_mutex_unlock(logLock)
+        }
+        if let pin { mdb_txn_abort(pin) }
         mdb_env_close(handle)
         pthread_rwlock_destroy(resizeLock)
         resizeLock.deallocate()
+        pthread_mutex_destroy(logLock)
+        logLock.deallocate()
     }
 
     /// The database opened under `name`. Asking for a name not given at open is a programming error.
@@ -171,41 +217,92 @@ public final class Environment: @unchecked Sendable {
         defer { pthread_rwlock_unlock(resizeLock) }
         var txn: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
+        let record = redo == nil ? nil : RedoRecord()
         let result: R
         do {
-            if options.durable { keepHeadroom() }
-            result = try body(WriteTransaction(core: TransactionCore(handle: txn!)))
+            result = try body(WriteTransaction(core: TransactionCore(handle: txn!, record: record)))
         } catch {
             mdb_txn_abort(txn)
             throw error
         }
-        // A failed commit has already freed the transaction: it must not be aborted again.
-        try LMDBError.check(mdb_txn_commit(txn))
+        guard let redo, let record, !record.isEmpty else {
+            // A failed commit has already freed the transaction: it must not be aborted again.
+            try LMDBError.check(mdb_txn_commit(txn))
+            return result
+        }
+        pthread_mutex_lock(logLock)
+        defer { pthread_mutex_unlock(logLock) }
+        if redo.fits(record.count) {
+            // Logged and flushed first, so that no reader sees a change that is not durable.
+            do {
+                try redo.append(record.bytes)
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            let status = mdb_txn_commit(txn)
+            if status != 0 {
+                try? redo.revokeLast()
+                throw LMDBError(code: status)
+            }
+            if redo.isNearlyFull || usage.usedBytes - usedAtCheckpoint >= Self.checkpointGrowth {
+                // The commit is durable already; a failing checkpoint shows at the next one.
+                try? checkpoint()
+            }
+        } else {
+            // Larger than the room left in the log: committed, then made durable by flushing
+            // `data.mdb` itself in a checkpoint. Should that fail, later records would assume a
+            // commit that recovery may not find: the log then accepts nothing more.
+            try LMDBError.check(mdb_txn_commit(txn))
+            do {
+                try checkpoint()
+            } catch {
+                redo.refuseWrites()
+                throw error
+            }
+        }
         return result
     }
 
-    /// Writes more zeros past the end of `data.mdb` when little is left ahead of the last page
-    /// in use (see `headroomMinimumStep`), and flushes them. Called with the write transaction
-    /// open: no other commit can write pages meanwhile. A failure (a full disk) is ignored:
-    /// commits then grow the file as LMDB does by itself.
-    private func keepHeadroom() {
-        let usage = usage
-        let inUse = usage.usedBytes
-        let step = min(Self.headroomMaximumStep, max(Self.headroomMinimumStep, inUse / 2))
-        guard headroomEnd - inUse < step / 4 else { return }
-        let start = max(headroomEnd, inUse)
-        let end = min(start + step, max(usage.mapSize, start))
-        guard end > start else { return }
-        let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = start
-        while offset < end {
-            let written = zeros.withUnsafeBytes { pwrite(dataFile, $0.baseAddress, min($0.count, end - offset), off_t(offset)) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
+    /// Makes every commit so far durable in `data.mdb` and starts a new log generation from
+    /// it: flushes the file, copies its meta pages into the log's header, and moves the pinned
+    /// snapshot to it. Called with `logLock` held.
+    private func checkpoint() throws {
+        guard let redo else { return }
+        try LMDBError.check(mdb_env_sync(handle, 1))
+        let pageSize = usage.pageSize
+        var metaPages = [UInt8](repeating: 0, count: 2 * pageSize)
+        let count = metaPages.withUnsafeMutableBytes { pread(dataFile, $0.baseAddress, $0.count, 0) }
+        guard count == metaPages.count else { throw LMDBError(code: count < 0 ? errno : EIO) }
+        // The new snapshot is pinned before the header names it, the old one released after.
+        var fresh: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh))
+        do {
+            try redo.checkpoint(metaPages: metaPages, pageSize: pageSize, now: Self.monotonicNanoseconds())
+        } catch {
+            mdb_txn_abort(fresh)
+            throw error
         }
-        guard fdatasync(dataFile) == 0 else { return }
-        headroomEnd = end
+        if let pin { mdb_txn_abort(pin) }
+        pin = fresh
+        usedAtCheckpoint = usage.usedBytes
+    }
+
+    /// With durability a checkpoint, else a plain flush of `data.mdb`. Called with `logLock` held.
+    func checkpointOrSync() throws {
+        if redo != nil { try checkpoint() } else { try LMDBError.check(mdb_env_sync(handle, 1)) }
+    }
+
+    func withLogLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(logLock)
+        defer { pthread_mutex_unlock(logLock) }
+        return try body()
+    }
+
+    private static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Doubles the map (by at most 1 GiB a step), with every transaction of this process closed.
@@ -215,7 +312,22 @@ public final class Environment: @unchecked Sendable {
         let current = mapSize
         guard current < options.maximumMapSize else { throw LMDBError.mapFull }
         let next = min(options.maximumMapSize, current + min(current, 1 << 30))
-        try LMDBError.check(mdb_env_set_mapsize(handle, next))
+        guard redo != nil else {
+            try LMDBError.check(mdb_env_set_mapsize(handle, next))
+            return
+        }
+        // LMDB resizes only with no transaction open, the pin included: a checkpoint first
+        // makes the latest snapshot durable, so nothing needs pinning until the pin is back.
+        pthread_mutex_lock(logLock)
+        defer { pthread_mutex_unlock(logLock) }
+        try checkpoint()
+        if let pin { mdb_txn_abort(pin) }
+        pin = nil
+        let status = mdb_env_set_mapsize(handle, next)
+        var fresh: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh))
+        pin = fresh
+        try LMDBError.check(status)
     }
 
     /// The current size of the memory map in bytes.

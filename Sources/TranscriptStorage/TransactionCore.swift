@@ -3,6 +3,8 @@ internal import CTranscriptLMDB
 /// The operations shared by read and write transactions, over the raw `MDB_txn`.
 struct TransactionCore {
     let handle: OpaquePointer
+    /// Where a write transaction of a durable environment records its changes (redo log).
+    var record: RedoRecord? = nil
 
     @inline(__always)
     static func withVal<R>(_ bytes: UnsafeRawBufferPointer, _ body: (inout MDB_val) throws -> R) rethrows -> R {
@@ -33,6 +35,6 @@ struct TransactionCore {
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(handle, db.dbi, &cursor))
         defer { mdb_cursor_close(cursor) }
-        return try body(Cursor(handle: cursor!))
+        return try body(Cursor(handle: cursor!, db: db, record: record))
     }
 }

@@ -47,6 +47,7 @@ public struct WriteTransaction {
         }
         if status == MDB_KEYEXIST && !overwrite { return false }
         try LMDBError.check(status)
+        key.withUnsafeBytes { core.record?.put(db, key: $0, value: value) }
         return true
     }
 
@@ -60,12 +61,14 @@ public struct WriteTransaction {
         }
         if status == MDB_NOTFOUND { return false }
         try LMDBError.check(status)
+        key.withUnsafeBytes { core.record?.delete(db, key: $0) }
         return true
     }
 
     /// Deletes every entry of `db`, keeping the database.
     public func removeAll(in db: Database) throws {
         try LMDBError.check(mdb_drop(core.handle, db.dbi, 0))
+        core.record?.clear(db)
     }
 
     /// Runs `body` in a nested transaction: its writes join this transaction when it returns
@@ -73,15 +76,22 @@ public struct WriteTransaction {
     public func nested<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         var child: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(mdb_txn_env(core.handle), core.handle, 0, &child))
+        let savepoint = core.record?.count ?? 0
         let result: R
         do {
-            result = try body(WriteTransaction(core: TransactionCore(handle: child!)))
+            result = try body(WriteTransaction(core: TransactionCore(handle: child!, record: core.record)))
         } catch {
             mdb_txn_abort(child)
+            core.record?.truncate(to: savepoint)
             throw error
         }
         // A failed commit frees the child transaction itself: it must not be aborted again.
-        try LMDBError.check(mdb_txn_commit(child))
+        do {
+            try LMDBError.check(mdb_txn_commit(child))
+        } catch {
+            core.record?.truncate(to: savepoint)
+            throw error
+        }
         return result
     }
 }
