@@ -21,12 +21,13 @@
 #
 # Options: --seconds S, --runs R, --connections LIST, --dir PATH (temporary directories; its
 # file system is the one measured; default ./.build-socket-tmp), --raw PATH (every run, TSV),
-# --no-build, --client posix|typed (tvault-load's client: posix, the default, a blocking socket
-# per connection thread like redis-benchmark's C client, so the server is what is measured;
-# typed, TranscriptClient, what a Swift application pays), --decode full|none (typed client
-# only: decoding every response, the default, or raw lines only checked for a result; see
-# tvault-load --help). Needs redis-server and redis-benchmark (installed through
-# Tools/install-deps).
+# --no-build, --client poll|posix|typed (tvault-load's client: poll, the default, one thread
+# driving every connection through poll(2) with pre-encoded lines, as redis-benchmark's
+# single-threaded event loop does, so both servers are driven alike; posix, the same with a
+# blocking socket per connection thread; typed, TranscriptClient, what a Swift application
+# pays), --decode full|none (typed client only: decoding every response, the default, or raw
+# lines only checked for a result; see tvault-load --help). Needs redis-server and
+# redis-benchmark (installed through Tools/install-deps).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ connections="1 16 64"
 base="$root/.build-socket-tmp"
 raw=""
 build=1
-client=posix
+client=poll
 decode=full
 
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// A blocking Unix stream socket that writes request lines and reads newline-ended response
-/// lines: one `--client posix` connection, used by one thread at a time.
+/// lines: one `--client posix` or `--client poll` connection, used by one thread at a time.
 struct LineSocket: Sendable {
     private let fd: Int32
     /// Received bytes: `buffer[start..<end]` are not returned yet, and `buffer[start..<scanned]`
@@ -65,30 +65,39 @@ struct LineSocket: Sendable {
     /// for the next line.
     mutating func receiveLine<Result>(_ body: (UnsafeRawBufferPointer) -> Result) throws(LoadError) -> Result {
         while true {
-            let (from, to) = (scanned, end)
-            let newline = buffer.withUnsafeBytes { raw -> Int? in
-                guard from < to, let found = memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), to - from) else {
-                    return nil
-                }
-                return raw.baseAddress!.distance(to: UnsafeRawPointer(found))
-            }
-            guard let newline else {
-                scanned = end
-                try receive()
-                continue
-            }
-            let lineStart = start
-            let result = buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[lineStart..<newline])) }
-            start = newline + 1
-            scanned = start
-            if start == end { (start, scanned, end) = (0, 0, 0) }
-            return result
+            if let result = bufferedLine(body) { return result }
+            try receive()
         }
     }
 
+    /// Passes `body` the next line already received (without its newline), or returns `nil`
+    /// when no whole line is buffered. Never blocks.
+    mutating func bufferedLine<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        let (from, to) = (scanned, end)
+        let newline = buffer.withUnsafeBytes { raw -> Int? in
+            guard from < to, let found = memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), to - from) else {
+                return nil
+            }
+            return raw.baseAddress!.distance(to: UnsafeRawPointer(found))
+        }
+        guard let newline else {
+            scanned = end
+            return nil
+        }
+        let lineStart = start
+        let result = buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[lineStart..<newline])) }
+        start = newline + 1
+        scanned = start
+        if start == end { (start, scanned, end) = (0, 0, 0) }
+        return result
+    }
+
+    /// The descriptor, for `poll`.
+    var descriptor: Int32 { fd }
+
     /// Receives more bytes, first making room when the buffer is full: moving the pending
     /// bytes to the front, or doubling it when they fill it.
-    private mutating func receive() throws(LoadError) {
+    mutating func receive() throws(LoadError) {
         if end == buffer.count {
             if start > 0 {
                 let (from, count) = (start, end - start)

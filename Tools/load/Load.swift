@@ -102,7 +102,7 @@ enum Load {
         let workloads = (0..<options.connections).map { Workload(index: $0, runTag: runTag, options: options) }
         switch options.client {
         case .typed: return try await runTyped(workloads, options: options, setupStart: setupStart)
-        case .posix: return try await runPosix(workloads, options: options, setupStart: setupStart)
+        case .posix, .poll: return try await runPosix(workloads, options: options, setupStart: setupStart)
         }
     }
 

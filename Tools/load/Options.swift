@@ -16,8 +16,10 @@ enum Mode: String, Sendable {
 enum ClientKind: String, Sendable {
     /// `TranscriptClient` (SwiftNIO, async): what a Swift application using it pays.
     case typed
-    /// A thread per connection with a blocking socket and pre-encoded lines, like
-    /// redis-benchmark's C client: what the server costs.
+    /// One thread for every connection, waiting in `poll(2)`, with pre-encoded lines:
+    /// redis-benchmark's design, so the server is what is measured.
+    case poll
+    /// The same with a thread per connection blocking on its own socket.
     case posix
 }
 
@@ -41,7 +43,7 @@ struct Options: Sendable {
     var seconds = 5.0
     var warmup = 0.5
     var mode = Mode.append
-    var client = ClientKind.posix
+    var client = ClientKind.poll
     var messageBytes = 1024
     var pipeline = 1
     var page = 100
@@ -64,11 +66,15 @@ struct Options: Sendable {
       --socket PATH        the server's client socket (e.g. <data-dir>/tvault.sock)
       --token TOKEN        a bearer token with the append and read scopes (or $TVAULT_TOKEN)
       --tenant NAME        the tenant, when the token covers more than one
-      --client posix|typed posix (default): a thread per connection, each with a blocking
-                           socket writing pre-encoded request lines and only checking each
-                           response for "result", like redis-benchmark's C client (measures
-                           the server); typed: a TranscriptClient (SwiftNIO, async) per
-                           connection (what a Swift application using TranscriptClient pays)
+      --client poll|posix|typed
+                           poll (default): one thread for all connections, waiting in poll(2)
+                           for whichever answers, each writing pre-encoded request lines and
+                           only checking each response for "result": redis-benchmark's design
+                           (a single-threaded event loop), so both servers are driven alike;
+                           posix: the same, with a thread per connection blocking on its own
+                           socket (each answer then wakes a different client thread);
+                           typed: a TranscriptClient (SwiftNIO, async) per connection (what a
+                           Swift application using TranscriptClient pays)
       --connections N      connections (default 1)
       --seconds S          measured seconds (default 5)
       --warmup S           unmeasured seconds before (default 0.5)
@@ -123,7 +129,7 @@ struct Options: Sendable {
                 options.mode = mode
             case "--client":
                 let text = try value(flag)
-                guard let client = ClientKind(rawValue: text) else { throw LoadError("--client: posix or typed, not \(text)", usage: true) }
+                guard let client = ClientKind(rawValue: text) else { throw LoadError("--client: poll, posix or typed, not \(text)", usage: true) }
                 options.client = client
             case "--message-bytes": options.messageBytes = try positive(flag)
             case "--pipeline": options.pipeline = try positive(flag)
