@@ -217,7 +217,7 @@ public final class Environment: @unchecked Sendable {
         defer { pthread_rwlock_unlock(resizeLock) }
         var txn: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
-        let record = redo == nil ? nil : RedoRecord()
+        let record = redo.map { redo in RedoRecord(limit: withLogLock { redo.room }) }
         let result: R
         do {
             result = try body(WriteTransaction(core: TransactionCore(handle: txn!, record: record)))
@@ -232,7 +232,7 @@ public final class Environment: @unchecked Sendable {
         }
         pthread_mutex_lock(logLock)
         defer { pthread_mutex_unlock(logLock) }
-        if redo.fits(record.count) {
+        if !record.overflowed && redo.fits(record.count) {
             // Logged and flushed first, so that no reader sees a change that is not durable.
             do {
                 try redo.append(record.bytes)

@@ -129,6 +129,9 @@ final class RedoLog {
         writeOffset + Self.aligned(Self.recordFixed + payloadCount) <= Self.recordsStart + capacity
     }
 
+    /// The largest record payload that fits before the end of the log.
+    var room: Int { max(0, Self.recordsStart + capacity - writeOffset - Self.recordFixed) }
+
     /// Whether the log is full enough that the next checkpoint should come now.
     var isNearlyFull: Bool { writeOffset - Self.recordsStart >= capacity * 3 / 4 }
 

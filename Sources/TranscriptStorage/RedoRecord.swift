@@ -16,8 +16,17 @@ final class RedoRecord {
     }
 
     private(set) var bytes: [UInt8] = []
+    /// Past this many bytes the record cannot go to the log anyway (the transaction is made
+    /// durable by a checkpoint instead): recording stops, and `overflowed` says so.
+    private let limit: Int
+    /// The operations went past `limit`; `bytes` no longer holds them.
+    private(set) var overflowed = false
 
-    var isEmpty: Bool { bytes.isEmpty }
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var isEmpty: Bool { bytes.isEmpty && !overflowed }
     var count: Int { bytes.count }
 
     /// Forgets what was recorded after `count` bytes (a nested transaction that was undone).
@@ -25,20 +34,34 @@ final class RedoRecord {
         if count < bytes.count { bytes.removeSubrange(count...) }
     }
 
+    /// Stops recording once `limit` is passed: an overflowed record stays overflowed, even if a
+    /// nested transaction is undone later.
+    private func checkLimit() {
+        if bytes.count > limit {
+            overflowed = true
+            bytes = []
+        }
+    }
+
     func put(_ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        bytes.reserveCapacity(bytes.count + 10 + db.name.utf8.count + key.count + value.count)
+        guard !overflowed else { return }
         header(.put, db)
         blob(key)
         blob(value)
+        checkLimit()
     }
 
     func delete(_ db: Database, key: UnsafeRawBufferPointer) {
+        guard !overflowed else { return }
         header(.delete, db)
         blob(key)
+        checkLimit()
     }
 
     func clear(_ db: Database) {
+        guard !overflowed else { return }
         header(.clear, db)
+        checkLimit()
     }
 
     private func header(_ kind: Kind, _ db: Database) {
