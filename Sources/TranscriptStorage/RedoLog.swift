@@ -31,7 +31,7 @@ final class RedoLog {
     static let recordsStart = 2 * slotSize
     static let alignment = 4096
     static let initialCapacity = 1 << 20
-    static let maximumCapacity = 32 << 20
+    static let maximumCapacity = 8 << 20
     /// A log that fills again within this many nanoseconds of the last checkpoint doubles.
     static let growWithin: UInt64 = 5_000_000_000
 
