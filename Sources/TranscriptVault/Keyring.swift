@@ -138,6 +138,20 @@ struct Keyring {
         }
     }
 
+    /// Checks that `unlockKey` opens a root of this keyring, before anything else is opened:
+    /// a wrong secret must fail with every file left as it was (opening the LMDB environment
+    /// may replay its redo log).
+    ///
+    /// - Throws: ``VaultError/wrongUnlockSecret`` when it opens none.
+    func verify(unlockKey: borrowing SecretKey) throws {
+        for entry in entries {
+            if (try? AEAD.openKey(entry.sealedRoot, using: unlockKey, authenticating: Self.rootAD(storeID: storeID, epoch: entry.epoch))) != nil {
+                return
+            }
+        }
+        throw VaultError.wrongUnlockSecret
+    }
+
     /// Seals `root` for `epoch` under `unlockKey` as a new entry.
     func sealing(root: borrowing SecretKey, epoch: UInt64, unlockKey: borrowing SecretKey) throws -> Entry {
         Entry(epoch: epoch, sealedRoot: try AEAD.sealKey(root, using: unlockKey, authenticating: Self.rootAD(storeID: storeID, epoch: epoch)))

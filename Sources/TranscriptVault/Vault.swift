@@ -97,8 +97,14 @@ public final class Vault: Sendable {
 
     deinit { writer.close() }
 
-    /// Finishes pending writes and stops the writer. Further writes fail with `unavailable`.
-    public func close() { writer.close() }
+    /// Finishes pending writes and stops the writer, then checkpoints the store so that its redo
+    /// log holds nothing to replay at the next open. Further writes fail with `unavailable`.
+    public func close() {
+        writer.close()
+        // Everything acknowledged is durable already; a failed checkpoint only means the next
+        // open replays the log.
+        try? environment.sync()
+    }
 
     static func takeLock(_ directory: DataDirectory) throws -> DirectoryLock {
         do {
@@ -132,6 +138,7 @@ public final class Vault: Sendable {
         let lock = try takeLock(directory)
         let keyring = try Keyring.load(path: directory.keyring)
         let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
+        try keyring.verify(unlockKey: unlockKey.key)
         let environment = try openEnvironment(configuration)
         let (storeID, epoch) = try environment.read { txn -> ([UInt8], UInt64) in
             let meta = environment[Schema.meta]

@@ -57,6 +57,38 @@ struct UnlockTests {
         }
     }
 
+    @Test("a wrong key file changes no file even when the redo log holds commits to replay")
+    func wrongKeyWithLogToReplay() async throws {
+        try await withTemporaryDirectory { dir in
+            var live = testConfiguration(dir + "/live")
+            live.durable = true
+            let vault = try Vault.initialize(live)
+            defer { vault.close() }
+            _ = try await vault.createTenant("acme")
+            _ = try await vault.append(AppendRequest(tenant: "acme", conversationID: "c", messages: [sampleMessage("c", 1)]))
+            // What a crash leaves now: the files copied while the store is open, its last
+            // commits only in the redo log's records (opening applies them).
+            let image = dir + "/image"
+            try FileManager.default.createDirectory(atPath: image + "/store", withIntermediateDirectories: true)
+            for name in ["store/data.mdb", "store/redo.log", "keyring", "unlock.key"] {
+                try FileManager.default.copyItem(atPath: dir + "/live/" + name, toPath: image + "/" + name)
+            }
+            let log = try Self.contents(image + "/store/redo.log")
+            try UnlockSecret.generateKeyFile(at: dir + "/other.key")
+            var wrong = testConfiguration(image)
+            wrong.durable = true
+            wrong.unlock = .keyFile(dir + "/other.key")
+            try Self.expectOpenFails(wrong, "wrongUnlockSecret") { $0 == .wrongUnlockSecret }
+            #expect(try Self.contents(image + "/store/redo.log") == log, "redo.log changed")
+
+            var right = testConfiguration(image)
+            right.durable = true
+            try await withVault(right) { (reopened) async throws in
+                #expect(try reopened.read(tenant: "acme", conversationID: "c").messages.map(\.message) == [sampleMessage("c", 1)])
+            }
+        }
+    }
+
     @Test("a passphrase store opens with its passphrase only")
     func passphraseStore() async throws {
         try await withTemporaryDirectory { dir in
