@@ -30,7 +30,7 @@ final class RedoLog {
     static let slotSize = 64 << 10
     static let recordsStart = 2 * slotSize
     static let alignment = 4096
-    static let initialCapacity = 1 << 20
+    static let initialCapacity = 256 << 10
     static let maximumCapacity = 8 << 20
     /// A log that fills again within this many nanoseconds of the last checkpoint doubles.
     static let growWithin: UInt64 = 5_000_000_000

@@ -74,6 +74,14 @@ struct RedoLogTests {
         return result
     }
 
+    /// The newest generation of a log's two header slots (64 KiB each; the generation is the
+    /// little-endian `UInt64` at offset 8 of a slot).
+    static func newestGeneration(_ log: [UInt8]) -> UInt64 {
+        (0..<2).map { slot in
+            (0..<8).reduce(UInt64(0)) { $0 | UInt64(log[slot * 65536 + 8 + $1]) << (8 * UInt64($1)) }
+        }.max() ?? 0
+    }
+
     /// Puts `count` values under `prefix-<n>`, one commit each.
     static func putEach(_ env: Environment, prefix: String, count: Int, value: (Int) -> [UInt8]) throws {
         for index in 0..<count {
@@ -111,10 +119,18 @@ struct RedoLogTests {
             try env.sync()
             let checkpoint = try Self.file(directory, "data.mdb")
             let atCheckpoint = try Self.flatten(env)
+            let generation = Self.newestGeneration(try Self.file(directory, "redo.log"))
 
             // Later commits rewrite pages of the checkpoint's snapshot (copy-on-write), delete
-            // through a cursor, clear a database, and add pages past the checkpoint's end.
-            try Self.putEach(env, prefix: "k", count: 200) { [UInt8](repeating: UInt8(($0 + 7) % 251), count: 300) }
+            // through a cursor, clear a database, and add pages past the checkpoint's end. They
+            // are few and large enough to fit in the smallest log (three quarters of 256 KiB),
+            // so that no checkpoint comes in between: the power loss is then one that leaves
+            // `checkpoint` as the durable `data.mdb`.
+            try env.write { txn in
+                for index in 0..<200 {
+                    try txn.put([UInt8](repeating: UInt8((index + 7) % 251), count: 300), forKey: bytes("k-\(index)"), in: env["items"])
+                }
+            }
             try env.write { txn in
                 try txn.withCursor(env["items"]) { cursor in
                     // k-1, k-10…k-19, k-100…k-199: the way a shred deletes a prefix.
@@ -126,12 +142,20 @@ struct RedoLogTests {
                     }
                 }
             }
-            try Self.putEach(env, prefix: "new", count: 100) { [UInt8](repeating: UInt8($0 % 251), count: 2000) }
+            for batch in 0..<2 {
+                try env.write { txn in
+                    for index in batch * 20..<(batch + 1) * 20 {
+                        try txn.put([UInt8](repeating: UInt8(index % 251), count: 2000), forKey: bytes("new-\(index)"), in: env["items"])
+                    }
+                }
+            }
             try env.write { txn in try txn.put(bytes("o"), forKey: bytes("o"), in: env["other"]) }
             try env.write { txn in try txn.removeAll(in: env["other"]) }
             let expected = try Self.flatten(env)
-            #expect(expected.count == 200 - 111 + 100)
+            #expect(expected.count == 200 - 111 + 40)
             #expect(expected["items/k-2"] == [UInt8](repeating: 9, count: 300))
+            try #require(Self.newestGeneration(try Self.file(directory, "redo.log")) == generation,
+                         "a checkpoint came during the later commits: the image below would not be a power loss")
 
             let later = try Self.file(directory, "data.mdb")
             let log = try Self.file(directory, "redo.log")
@@ -173,11 +197,8 @@ struct RedoLogTests {
             try env.sync()
             let dataFile = try Self.file(directory, "data.mdb")
             var log = try Self.file(directory, "redo.log")
-            // Two 64 KiB header slots; the generation is the little-endian UInt64 at offset 8.
-            func generation(_ slot: Int) -> UInt64 {
-                (0..<8).reduce(0) { $0 | UInt64(log[slot * 65536 + 8 + $1]) << (8 * UInt64($1)) }
-            }
-            let newest = generation(0) > generation(1) ? 0 : 1
+            // Two 64 KiB header slots; a generation's header is in the slot of its parity.
+            let newest = Int(Self.newestGeneration(log) % 2)
             log[newest * 65536 + 100] ^= 0xFF
             #expect(try Self.entries(of: Self.image(dataFile: dataFile, log: log)) == expected)
         }
@@ -233,12 +254,12 @@ struct RedoLogTests {
     func manyCheckpoints() throws {
         try withTemporaryDirectory { directory in
             let env = try openEnvironment(in: directory, options: Self.durable())
-            // 1,500 records of one 4 KiB block each: several times the first 1 MiB of log.
+            // 1,500 records of one 4 KiB block each: many times the first 256 KiB of log.
             try Self.putEach(env, prefix: "m", count: 1500) { [UInt8](repeating: UInt8($0 % 255), count: 1000) }
             let expected = try Self.flatten(env)
             #expect(expected.count == 1500)
             // Filling again within seconds of a checkpoint doubles the log.
-            #expect(try Self.file(directory, "redo.log").count > 2 * 65536 + (1 << 20))
+            #expect(try Self.file(directory, "redo.log").count > 2 * 65536 + (256 << 10))
             let image = try Self.image(dataFile: Self.file(directory, "data.mdb"), log: Self.file(directory, "redo.log"))
             #expect(try Self.entries(of: image) == expected)
         }
