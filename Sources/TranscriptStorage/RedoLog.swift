@@ -41,7 +41,6 @@ final class RedoLog {
     private static let headerFixed = 48
     private static let recordFixed = 40
 
-    let path: String
     private let fd: Int32
     /// Bytes available for records, after the two header slots.
     private(set) var capacity: Int
@@ -57,13 +56,12 @@ final class RedoLog {
 
     /// What a log holds when it is opened: the checkpoint and the records after it.
     struct Recovered {
-        var pageSize: Int
+        /// `data.mdb`'s two meta pages at the checkpoint.
         var metaPages: [UInt8]
         var records: [[UInt8]]
     }
 
-    private init(path: String, fd: Int32, capacity: Int, generation: UInt64) {
-        self.path = path
+    private init(fd: Int32, capacity: Int, generation: UInt64) {
         self.fd = fd
         self.capacity = capacity
         self.generation = generation
@@ -83,11 +81,11 @@ final class RedoLog {
             guard fstat(fd, &status) == 0 else { throw LMDBError(code: errno) }
             let size = Int(status.st_size)
             let contents = try readAll(fd, size: size)
-            let log = RedoLog(path: path, fd: fd, capacity: max(0, size - recordsStart) / alignment * alignment, generation: 0)
+            let log = RedoLog(fd: fd, capacity: max(0, size - recordsStart) / alignment * alignment, generation: 0)
             var recovered: Recovered?
             if let header = bestHeader(in: contents) {
                 log.generation = header.generation
-                recovered = Recovered(pageSize: header.pageSize, metaPages: header.metaPages,
+                recovered = Recovered(metaPages: header.metaPages,
                                       records: records(in: contents, generation: header.generation))
             }
             if log.capacity < initialCapacity {
@@ -236,7 +234,6 @@ final class RedoLog {
 
     private struct Header {
         var generation: UInt64
-        var pageSize: Int
         var metaPages: [UInt8]
     }
 
@@ -255,7 +252,7 @@ final class RedoLog {
             // A header lives in the slot of its generation's parity; one found elsewhere is not ours.
             guard Int(generation % 2) == slot else { continue }
             if let current = best, current.generation >= generation { continue }
-            best = Header(generation: generation, pageSize: Int(load(UInt32.self, at: base + 16, in: contents)),
+            best = Header(generation: generation,
                           metaPages: Array(contents[base + headerFixed..<base + headerFixed + metaCount]))
         }
         return best
