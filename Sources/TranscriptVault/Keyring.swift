@@ -144,10 +144,8 @@ struct Keyring {
     ///
     /// - Throws: ``VaultError/wrongUnlockSecret`` when it opens none.
     func verify(unlockKey: borrowing SecretKey) throws {
-        for entry in entries {
-            if (try? AEAD.openKey(entry.sealedRoot, using: unlockKey, authenticating: Self.rootAD(storeID: storeID, epoch: entry.epoch))) != nil {
-                return
-            }
+        for entry in entries where (try? openRoot(epoch: entry.epoch, unlockKey: unlockKey)) != nil {
+            return
         }
         throw VaultError.wrongUnlockSecret
     }
