@@ -148,9 +148,7 @@ public final class Environment: @unchecked Sendable {
         pthread_rwlockattr_destroy(&attributes)
         if redo != nil {
             // Replayed records and the open's own commit become the first checkpoint.
-            pthread_mutex_lock(logLock)
-            defer { pthread_mutex_unlock(logLock) }
-            try checkpoint()
+            try withLogLock { try checkpoint() }
         }
     }
 
@@ -158,9 +156,7 @@ public final class Environment: @unchecked Sendable {
         writeback?.stop()
         if redo != nil {
             // A clean close leaves nothing to replay.
-            pthread_mutex_lock(logLock)
-            try? checkpoint()
-            pthread_mutex_unlock(logLock)
+            try? withLogLock { try checkpoint() }
         }
         if let pin { mdb_txn_abort(pin) }
         mdb_env_close(handle)
@@ -318,16 +314,16 @@ public final class Environment: @unchecked Sendable {
         }
         // LMDB resizes only with no transaction open, the pin included: a checkpoint first
         // makes the latest snapshot durable, so nothing needs pinning until the pin is back.
-        pthread_mutex_lock(logLock)
-        defer { pthread_mutex_unlock(logLock) }
-        try checkpoint()
-        if let pin { mdb_txn_abort(pin) }
-        pin = nil
-        let status = mdb_env_set_mapsize(handle, next)
-        var fresh: OpaquePointer?
-        try LMDBError.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh))
-        pin = fresh
-        try LMDBError.check(status)
+        try withLogLock {
+            try checkpoint()
+            if let pin { mdb_txn_abort(pin) }
+            pin = nil
+            let status = mdb_env_set_mapsize(handle, next)
+            var fresh: OpaquePointer?
+            try LMDBError.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh))
+            pin = fresh
+            try LMDBError.check(status)
+        }
     }
 
     /// The current size of the memory map in bytes.
