@@ -42,6 +42,10 @@ final class TestServer: Sendable {
             var configuration = ServerConfiguration(dataDirectory: vault.dataDirectory)
             configuration.useSocketActivation = false
             configuration.threads = 2
+            // Many tests talk on connections that never authenticate. The whole suite runs in
+            // parallel on as few as two cores, where a test can outlast the 10 s default
+            // deadline before auth; the tests of that deadline set their own.
+            configuration.limits.unauthenticatedIdleTimeoutMs = 300_000
             configure(&configuration)
             let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
             let server = TranscriptServer(vault: vault, configuration: configuration, logger: quietLogger) {
