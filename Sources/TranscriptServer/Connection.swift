@@ -50,10 +50,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// A `read` held back while paused.
     private var readHeld = false
 
-    init(dispatcher: Dispatcher, registry: ConnectionRegistry, connectionLimit: Int) {
+    /// Counts the `running` slots, for the idle timeout.
+    private let work: ConnectionWork
+
+    init(dispatcher: Dispatcher, registry: ConnectionRegistry, connectionLimit: Int, work: ConnectionWork) {
         self.dispatcher = dispatcher
         self.registry = registry
         self.connectionLimit = connectionLimit
+        self.work = work
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -144,9 +148,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             // Called on the writer thread, which every connection waits for: the answer is
             // encoded on this event loop instead.
+            self.work.running += 1
             ticket.whenComplete { outcome in
                 loop.eventLoop.execute {
                     let (handler, context) = loop.value
+                    handler.work.running -= 1
                     handler.complete(index, with: notification ? nil : respond(outcome), context: context)
                 }
             }
@@ -179,12 +185,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     slots[slots.startIndex] = .done(notification ? nil : line)
                 case .background(let body):
                     slots[slots.startIndex] = .running
+                    self.work.running += 1
                     let index = head
                     let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                     Task {
                         let line = await body()
                         loop.eventLoop.execute {
                             let (handler, context) = loop.value
+                            handler.work.running -= 1
                             handler.complete(index, with: notification ? nil : line, context: context)
                         }
                     }

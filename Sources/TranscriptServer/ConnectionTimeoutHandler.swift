@@ -4,9 +4,16 @@ internal import NIOCore
 /// unauthenticated deadline to the idle timeout.
 struct ConnectionAuthenticated: Sendable {}
 
+/// How many of a connection's requests the server is still working on (appends waiting for
+/// their commit, long calls in a task). Shared by the connection's handlers on its event loop.
+final class ConnectionWork {
+    var running = 0
+}
+
 /// Closes a connection that has not authenticated within `unauthenticatedTimeout` of
 /// connecting (however busy it is: a slow drip of bytes does not extend it), or that has been
-/// idle for `idleTimeout` after authenticating.
+/// idle for `idleTimeout` after authenticating. A connection is not idle while the server works
+/// on one of its requests (a long erase, say): the timeout counts from the answer.
 final class ConnectionTimeoutHandler: ChannelDuplexHandler {
     typealias InboundIn = NIOAny
     typealias OutboundIn = NIOAny
@@ -17,11 +24,13 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
     private var lastActivity = NIODeadline.now()
     private var connectDeadline = NIODeadline.now()
     private var timer: Scheduled<Void>?
+    private let work: ConnectionWork
 
-    init(unauthenticatedTimeout: TimeAmount, idleTimeout: TimeAmount, authenticated: Bool) {
+    init(unauthenticatedTimeout: TimeAmount, idleTimeout: TimeAmount, authenticated: Bool, work: ConnectionWork) {
         self.unauthenticatedTimeout = unauthenticatedTimeout
         self.idleTimeout = idleTimeout
         self.authenticated = authenticated
+        self.work = work
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -81,7 +90,12 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
         timer = nil
         guard context.channel.isActive else { return }
         let expired = authenticated ? NIODeadline.now() >= lastActivity + idleTimeout : NIODeadline.now() >= connectDeadline
-        if expired {
+        if expired && authenticated && work.running > 0 {
+            // Still working on a request: look again one timeout from now (the answer's write
+            // restarts the count in any case).
+            lastActivity = .now()
+            schedule(context: context)
+        } else if expired {
             context.close(promise: nil)
         } else {
             schedule(context: context)

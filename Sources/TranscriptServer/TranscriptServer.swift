@@ -134,12 +134,13 @@ public final class TranscriptServer: Service, Sendable {
         let bootstrap = Self.listener(group: group, counting: registry)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let work = ConnectionWork()
                     try channel.pipeline.syncOperations.addHandlers([
                         ConnectionTimeoutHandler(
                             unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
-                            idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false),
+                            idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false, work: work),
                         ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)),
-                        ClientConnectionHandler(dispatcher: dispatcher, registry: registry, connectionLimit: limits.connections),
+                        ClientConnectionHandler(dispatcher: dispatcher, registry: registry, connectionLimit: limits.connections, work: work),
                     ])
                 }
             }

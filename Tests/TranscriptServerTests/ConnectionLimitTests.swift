@@ -193,6 +193,35 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("a request that runs longer than the idle timeout is answered, and the timeout counts from its answer")
+    func busyIsNotIdle() async throws {
+        // A 1 ms idle timeout: an erase of 2,000 messages in 20 conversations runs far longer.
+        try await withServer(configure: { $0.limits.idleTimeoutMs = 1 }) { server in
+            for conversation in 0..<20 {
+                _ = try await server.vault.append(AppendRequest(
+                    tenant: "acme", conversationID: "c\(conversation)",
+                    messages: (0..<100).map { sampleMessage("m\(conversation)", $0) }, subjectID: "s"))
+            }
+            let token = try await server.token(tenants: ["acme"], scopes: Set(TokenScope.allCases))
+            let socket = try RawSocket(path: server.socketPath)
+            // Both lines in one write: nothing idles between the auth and the erase.
+            try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10]
+                + requestLine(id: 2, "subject.erase", #"{"subject_id":"s"}"#) + [10])
+            let sent = ContinuousClock.now
+            let auth = try await offload { try socket.readLine() }
+            _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
+            let answer = try await offload { try socket.readLine(timeout: 60) }
+            let elapsed = ContinuousClock.now - sent
+            let line = try #require(answer, "the connection was closed while the erase ran")
+            #expect(try RPCResponse.decode(line).decodeResult(EraseResult.self).conversations == 20)
+            #expect(elapsed > .milliseconds(2), "the erase was too quick to outlast the idle timeout")
+            // Idle once answered: closed by the timeout.
+            try await offload { try socket.waitForClose(timeout: 10) }
+            let listed = try server.vault.list(tenant: "acme", query: ListQuery())
+            #expect(listed.conversations.isEmpty)
+        }
+    }
+
     /// What ``talk(to:token:for:every:)`` saw.
     struct TalkRun: Sendable {
         /// Seconds from the first request until the server closed, or `nil` if it did not.
