@@ -32,12 +32,18 @@ final class Writer: @unchecked Sendable {
     private var expected = 0
     private let finished = DispatchSemaphore(value: 0)
     private let maxBatch: Int
+    /// How long a batch may wait for more callers once concurrency has been seen.
+    private let gatherWindow: TimeInterval
     /// Batches committed, for tests and statistics.
     private(set) nonisolated(unsafe) var batchCount = 0
 
-    init(environment: Environment, maxBatch: Int) {
+    /// The gather window's default: a fraction of a flush.
+    static let defaultGatherWindow: TimeInterval = 0.000_25
+
+    init(environment: Environment, maxBatch: Int, gatherWindow: TimeInterval = Writer.defaultGatherWindow) {
         self.environment = environment
         self.maxBatch = max(maxBatch, 1)
+        self.gatherWindow = gatherWindow
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "tvault-writer"
         thread.start()
@@ -91,9 +97,6 @@ final class Writer: @unchecked Sendable {
         if !wasClosed { finished.wait() }
     }
 
-    /// How long a batch may wait for more callers once concurrency has been seen.
-    static let gatherWindow: TimeInterval = 0.000_25
-
     private func loop() {
         condition.lock()
         while true {
@@ -105,48 +108,75 @@ final class Writer: @unchecked Sendable {
                 finished.signal()
                 return
             }
-            // Waiting a fraction of an fsync for the callers about to come back lets one commit
-            // carry them all, instead of splitting them into batches that alternate. A lone
-            // caller (expected <= 1) never waits.
-            if expected > 1 && pending.count < expected && !closed {
-                let deadline = Date(timeIntervalSinceNow: Self.gatherWindow)
-                wakeAt = expected
-                while pending.count < expected && !closed && condition.wait(until: deadline) {}
-            }
             wakeAt = .max
-            let take = min(pending.count, maxBatch)
-            let batch = Array(pending[0..<take])
-            pending.removeFirst(take)
-            commit(batch)
+            let batch = takePending(upTo: maxBatch)
+            // Waiting a fraction of an fsync for the callers about to come back lets one commit
+            // carry them all, instead of splitting them into batches that alternate. They are
+            // applied as they come, so that the wait overlaps their work. A lone caller
+            // (expected <= 1) never waits.
+            let gather = expected > 1 && batch.count < expected
+            commit(batch, gathering: gather ? min(expected, maxBatch) : 0)
         }
     }
 
-    /// Commits `batch` with `condition` unlocked around the transaction: called, and returns,
-    /// with it locked. Sets `expected` for the next batch.
-    private func commit(_ batch: [any WriteJob]) {
+    /// Removes and returns up to `limit` of the oldest pending jobs. Called with `condition` locked.
+    private func takePending(upTo limit: Int) -> [any WriteJob] {
+        let take = min(pending.count, limit)
+        let jobs = Array(pending[0..<take])
+        pending.removeFirst(take)
+        return jobs
+    }
+
+    /// Commits `batch`, and with `gathering` > 0 the jobs that arrive within the gather window
+    /// until there are that many, with `condition` unlocked around the transaction: called, and
+    /// returns, with it locked. Sets `expected` for the next batch.
+    private func commit(_ batch: [any WriteJob], gathering: Int = 0) {
         committing = true
         condition.unlock()
-        run(batch)
+        let committed = run(batch, gathering: gathering)
         condition.lock()
         committing = false
-        expected = min(batch.count + pending.count, maxBatch)
+        expected = min(committed + pending.count, maxBatch)
     }
 
-    private func run(_ batch: [any WriteJob]) {
+    /// Runs `batch` in one transaction, first gathering more jobs into it (see `commit`), and
+    /// finishes every job; returns how many jobs it ran.
+    @discardableResult
+    private func run(_ batch: [any WriteJob], gathering: Int = 0) -> Int {
+        var jobs = batch
         do {
             try environment.write { txn in
-                for job in batch { try job.apply(txn) }
+                // After the map grew, the body runs again: every job taken so far with it.
+                for job in jobs { try job.apply(txn) }
+                guard gathering > jobs.count else { return }
+                let deadline = Date(timeIntervalSinceNow: gatherWindow)
+                condition.lock()
+                while jobs.count < gathering && !closed {
+                    if pending.isEmpty {
+                        wakeAt = 1
+                        guard condition.wait(until: deadline) else { break }
+                        continue
+                    }
+                    let more = takePending(upTo: maxBatch - jobs.count)
+                    condition.unlock()
+                    jobs += more
+                    for job in more { try job.apply(txn) }
+                    condition.lock()
+                }
+                wakeAt = .max
+                condition.unlock()
             }
             batchCount += 1
-            for job in batch { job.finish(failure: nil) }
+            for job in jobs { job.finish(failure: nil) }
         } catch {
-            if batch.count > 1 {
+            if jobs.count > 1 {
                 // Find the job that broke the transaction: run each alone.
-                for job in batch { run([job]) }
+                for job in jobs { run([job]) }
             } else {
-                batch[0].finish(failure: Self.map(error))
+                jobs[0].finish(failure: Self.map(error))
             }
         }
+        return jobs.count
     }
 
     static func map(_ error: any Error) -> any Error {
