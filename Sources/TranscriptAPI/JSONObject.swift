@@ -62,7 +62,7 @@ public struct JSONObject: Sendable, Equatable {
     /// - Parameter key: The key, compared byte for byte.
     /// - Returns: The member's node.
     public func node(forKey key: String) -> JSONNode? {
-        for member in members where member.key.utf8.elementsEqual(key.utf8) {
+        for member in members where member.key.hasSameUTF8(as: key) {
             return member.node
         }
         return nil

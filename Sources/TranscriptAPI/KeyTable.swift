@@ -14,7 +14,7 @@ struct KeyTable {
         if let index {
             return index.contains(Key(key))
         }
-        return members.contains { $0.key.utf8.elementsEqual(key.utf8) }
+        return members.contains { $0.key.hasSameUTF8(as: key) }
     }
 
     /// Records `key`, which is about to be appended after `existing`.
@@ -40,7 +40,7 @@ struct KeyTable {
         }
 
         static func == (lhs: Key, rhs: Key) -> Bool {
-            lhs.string.utf8.elementsEqual(rhs.string.utf8)
+            lhs.string.hasSameUTF8(as: rhs.string)
         }
 
         func hash(into hasher: inout Hasher) {

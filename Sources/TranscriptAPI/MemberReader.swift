@@ -20,7 +20,7 @@ struct MemberReader {
         self.object = object
         self.line = line
         isResult = false
-        for member in object?.members ?? [] where !allowed.contains(where: { member.key.utf8.elementsEqual($0.utf8) }) {
+        for member in object?.members ?? [] where !allowed.contains(where: { member.key.hasSameUTF8(as: $0) }) {
             throw .invalidParams(field: WireRules.fieldName(member.key), "unknown parameter")
         }
     }

@@ -77,10 +77,10 @@ public struct RPCRequest: Sendable {
         }
         let id = try readID(envelope, line)
         let answerID = id ?? .null
-        for member in envelope.members where !envelopeKeys.contains(where: { member.key.utf8.elementsEqual($0.utf8) }) {
+        for member in envelope.members where !envelopeKeys.contains(where: { member.key.hasSameUTF8(as: $0) }) {
             throw Rejection(.invalidRequest("unknown request member", field: WireRules.fieldName(member.key)), id: answerID)
         }
-        guard case .string(let version)? = envelope["jsonrpc"], version.utf8.elementsEqual("2.0".utf8) else {
+        guard case .string(let version)? = envelope["jsonrpc"], version.hasSameUTF8(as: "2.0") else {
             throw Rejection(.invalidRequest("jsonrpc must be \"2.0\"", field: "jsonrpc"), id: answerID)
         }
         guard case .string(let method)? = envelope["method"] else {
