@@ -28,7 +28,9 @@ final class Writer: @unchecked Sendable {
     /// A batch is being committed (by the writer thread or by a caller, see `enqueue`).
     private var committing = false
     /// How many callers the next batch should wait for: those of the last batch (most of them
-    /// come back with their next write) plus those that queued while it committed.
+    /// come back with their next write) plus the others that queued while it committed (counted
+    /// before the batch's callers are resumed, so that one that comes back at once is not
+    /// counted twice: a lone caller would then make every batch wait out the window).
     private var expected = 0
     private let finished = DispatchSemaphore(value: 0)
     private let maxBatch: Int
@@ -133,17 +135,26 @@ final class Writer: @unchecked Sendable {
     private func commit(_ batch: [any WriteJob], gathering: Int = 0) {
         committing = true
         condition.unlock()
-        let committed = run(batch, gathering: gathering)
+        let (ran, others) = run(batch, gathering: gathering)
         condition.lock()
         committing = false
-        expected = min(committed + pending.count, maxBatch)
+        expected = min(ran + others, maxBatch)
+    }
+
+    /// How many jobs are queued now.
+    private func queued() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count
     }
 
     /// Runs `batch` in one transaction, first gathering more jobs into it (see `commit`), and
-    /// finishes every job; returns how many jobs it ran.
+    /// finishes every job; returns how many jobs it ran and how many others were queued just
+    /// before their callers were resumed.
     @discardableResult
-    private func run(_ batch: [any WriteJob], gathering: Int = 0) -> Int {
+    private func run(_ batch: [any WriteJob], gathering: Int = 0) -> (ran: Int, others: Int) {
         var jobs = batch
+        var others = 0
         do {
             try environment.write { txn in
                 // After the map grew, the body runs again: every job taken so far with it.
@@ -167,8 +178,10 @@ final class Writer: @unchecked Sendable {
                 condition.unlock()
             }
             batchCount += 1
+            others = queued()
             for job in jobs { job.finish(failure: nil) }
         } catch {
+            others = queued()
             if jobs.count > 1 {
                 // Find the job that broke the transaction: run each alone.
                 for job in jobs { run([job]) }
@@ -176,7 +189,7 @@ final class Writer: @unchecked Sendable {
                 jobs[0].finish(failure: Self.map(error))
             }
         }
-        return jobs.count
+        return (jobs.count, others)
     }
 
     static func map(_ error: any Error) -> any Error {

@@ -120,6 +120,27 @@ struct WriterGatherTests {
         }
     }
 
+    @Test("a caller that is back before the writer looks again is not counted twice, so a lone caller never waits")
+    func loneCallerBackAtOnce() async throws {
+        try await Self.withWriter { environment, writer in
+            // The first job's caller queues its next job from the completion callback, which runs
+            // on the writer thread before the writer looks at its queue again: a lone caller
+            // that is back at once. Counted twice, it would make the next batch wait for a
+            // second caller, up to the 30 s window.
+            let (next, queuedNext) = AsyncStream.makeStream(of: WriteTicket<Void>.self)
+            let first = writer.enqueue { txn in _ = try txn.put([1], forKey: [1], in: environment["t"]) }
+            // (A ticket has one waiter: the callback is this one's.)
+            first.whenComplete { _ in
+                queuedNext.yield(writer.enqueue { txn in _ = try txn.put([2], forKey: [2], in: environment["t"]) })
+                queuedNext.finish()
+            }
+            let started = ContinuousClock.now
+            for await ticket in next { try await ticket.value() }
+            #expect(ContinuousClock.now - started < .seconds(Self.window / 2), "the lone caller's next job waited for the window")
+            #expect(try environment.read { try $0.value(in: environment["t"], forKey: [2]) } == [2])
+        }
+    }
+
     @Test("closing the writer ends a gathering batch: its jobs commit, later ones are refused")
     func closeEndsGathering() async throws {
         try await Self.withWriter { environment, writer in
