@@ -23,7 +23,8 @@ final class Writer: @unchecked Sendable {
     private var pending: [any WriteJob] = []
     private var closed = false
     /// The queue length at which a submission wakes the writer thread: 1 while it waits for
-    /// work, more while it gathers a batch, `Int.max` while it commits (it looks again after).
+    /// work or for the callers of a batch it gathers (each is applied as it comes), `Int.max`
+    /// while it commits (it looks again after).
     private var wakeAt = 1
     /// A batch is being committed (by the writer thread or by a caller, see `enqueue`).
     private var committing = false
