@@ -152,7 +152,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             ticket.whenComplete { outcome in
                 loop.eventLoop.execute {
                     let (handler, context) = loop.value
-                    handler.work.running -= 1
                     handler.complete(index, with: notification ? nil : respond(outcome), context: context)
                 }
             }
@@ -162,7 +161,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// A running request (an append or a long call) has its answer.
     private func complete(_ index: Int, with line: [UInt8]?, context: ChannelHandlerContext) {
+        work.running -= 1
         guard !closed, index >= head, index < head + slots.count else { return }
         slots[offset: index - head] = .done(line)
         advance(context: context)
@@ -192,7 +193,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                         let line = await body()
                         loop.eventLoop.execute {
                             let (handler, context) = loop.value
-                            handler.work.running -= 1
                             handler.complete(index, with: notification ? nil : line, context: context)
                         }
                     }
