@@ -5,25 +5,11 @@ import Testing
 /// Concurrent appends are batched into shared transactions; a failing append fails alone.
 @Suite("Group commit")
 struct GroupCommitTests {
-    /// Holds the writer thread until `open()` so that appends queue up behind it and land in
-    /// one batch. The outcome asserted never depends on whether they did.
-    final class Gate: Sendable {
-        private let semaphore = DispatchSemaphore(value: 0)
-        func wait() { semaphore.wait() }
-        func open() { semaphore.signal() }
-    }
-
-    static func holdWriter(_ vault: Vault) -> (gate: Gate, done: Task<Void, any Error>) {
-        let gate = Gate()
-        let done = Task { try await vault.writer.submit { _ in gate.wait() } }
-        return (gate, done)
-    }
-
     @Test("64 concurrent appends to one conversation all succeed with distinct seqs")
     func oneConversation() async throws {
         try await withTemporaryDirectory { dir in
             try await withNewVault(dir) { vault in
-                let (gate, held) = Self.holdWriter(vault)
+                let gate = try await WriterGate(vault.writer)
                 let results = try await withThrowingTaskGroup(of: (Int, AppendResult).self) { group in
                     for index in 0..<64 {
                         group.addTask {
@@ -35,7 +21,7 @@ struct GroupCommitTests {
                     gate.open()
                     return try await group.reduce(into: [Int: AppendResult]()) { $0[$1.0] = $1.1 }
                 }
-                try await held.value
+                try await gate.passed()
                 #expect(results.count == 64)
                 #expect(Set(results.values.map(\.firstSeq)) == Set(1...64))
                 #expect(results.values.allSatisfy { $0.firstSeq == $0.lastSeq })
@@ -89,7 +75,7 @@ struct GroupCommitTests {
                 case .subjectMismatch: AppendRequest(tenant: "acme", conversationID: "owned", messages: [bytes("{}")], subjectID: "intruder")
                 case .idempotencyConflict: AppendRequest(tenant: "acme", conversationID: "owned", messages: [bytes(#"{"x":1}"#)], idempotencyKey: "used")
                 }
-                let (gate, held) = Self.holdWriter(vault)
+                let gate = try await WriterGate(vault.writer)
                 let outcomes = await withTaskGroup(of: (Int, Result<AppendResult, any Error>).self) { group in
                     for index in 0..<33 {
                         group.addTask {
@@ -102,7 +88,7 @@ struct GroupCommitTests {
                     gate.open()
                     return await group.reduce(into: [Int: Result<AppendResult, any Error>]()) { $0[$1.0] = $1.1 }
                 }
-                try await held.value
+                try await gate.passed()
 
                 for (index, outcome) in outcomes.sorted(by: { $0.key < $1.key }) {
                     switch (index, outcome) {

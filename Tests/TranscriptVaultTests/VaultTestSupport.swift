@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TranscriptCrypto
 import TranscriptStorage
@@ -11,6 +12,34 @@ func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws 
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
+}
+
+/// Holds a writer's thread: `init` queues a job that blocks until `open()`, and returns once the
+/// writer runs it, alone in its batch, so that whatever is queued next waits behind it.
+final class WriterGate: Sendable {
+    private final class Latch: Sendable {
+        let release = DispatchSemaphore(value: 0)
+        let entered = Atomic<Bool>(false)
+    }
+
+    private let latch: Latch
+    private let ticket: WriteTicket<Void>
+
+    init(_ writer: Writer) async throws {
+        let latch = Latch()
+        self.latch = latch
+        ticket = writer.enqueue { _ in
+            latch.entered.store(true, ordering: .releasing)
+            latch.release.wait()
+        }
+        while !latch.entered.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    /// Lets the writer go on.
+    func open() { latch.release.signal() }
+
+    /// Waits until the gate's own batch has committed.
+    func passed() async throws { try await ticket.value() }
 }
 
 /// A configuration for tests: key-file unlock (the default, fast), no fsync (durability is

@@ -12,23 +12,6 @@ import TranscriptTestSupport
 struct WriterGatherTests {
     static let window: TimeInterval = 30
 
-    /// Holds the writer thread, once it runs the gate's job, until `open()`.
-    final class Gate: Sendable {
-        private let semaphore = DispatchSemaphore(value: 0)
-        private let entered = Atomic<Bool>(false)
-
-        /// Queues the gate's job and returns once the writer runs it, alone in its batch.
-        init(_ writer: Writer) async throws {
-            _ = writer.enqueue { [self] _ in
-                entered.store(true, ordering: .releasing)
-                semaphore.wait()
-            }
-            while !entered.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(1)) }
-        }
-
-        func open() { semaphore.signal() }
-    }
-
     /// An environment with one database, `t`, and a writer with the long window.
     static func withWriter(mapSize: Int = 1 << 20, _ body: (Environment, Writer) async throws -> Void) async throws {
         try await withTemporaryDirectory { dir in
@@ -60,7 +43,7 @@ struct WriterGatherTests {
     static func gatheringBatch(
         _ writer: Writer, _ environment: Environment, keys: [String], applied: Counter? = nil
     ) async throws -> [WriteTicket<Void>] {
-        let gate = try await Gate(writer)
+        let gate = try await WriterGate(writer)
         let tickets = keys.map { key in
             writer.enqueue { txn in
                 applied?.add()
@@ -102,7 +85,7 @@ struct WriterGatherTests {
         try await Self.withWriter(mapSize: 256 << 10) { environment, writer in
             let mapBefore = environment.mapSize
             let runs = Atomic<Int>(0)
-            let gate = try await Gate(writer)
+            let gate = try await WriterGate(writer)
             let first = writer.enqueue { txn in
                 runs.add(1, ordering: .relaxed)
                 _ = try txn.put(Array("small".utf8), forKey: Array("first".utf8), in: environment["t"])
