@@ -12,6 +12,12 @@ import Synchronization
 /// list or receipt runs here, once every earlier request of the connection has been answered
 /// (so it sees the client's own earlier writes). Only delete, erase and export run in a task.
 ///
+/// Requests take effect in request order too. Appends in a row are queued at once (the writer
+/// keeps their order), but a request that runs in its turn (a read, a delete, ...) is a barrier:
+/// the lines after it are held, undecoded, until it has run. So a read never sees a later
+/// append, and a delete or erase never takes an append sent after it, already acknowledged,
+/// with it.
+///
 /// Reading pauses while `maxInFlight` requests are unanswered or their answers not yet handed to
 /// the kernel (a peer that does not read its answers stops being read).
 final class ClientConnectionHandler: ChannelDuplexHandler {
@@ -41,6 +47,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// The requests not yet written, in order; `slots[0]` is request number `head`.
     private var slots = CircularBuffer<Slot>(initialCapacity: 8)
     private var head = 0
+    /// Requests started in their turn (`ordered` slots, and those running in a task) that have
+    /// not finished running: while there are any, the lines read are held.
+    private var barriers = 0
+    /// Lines read behind a barrier, in order, not yet decoded.
+    private var held = CircularBuffer<Frame>(initialCapacity: 4)
     /// Set once the peer half-closed or sent an over-long line: no more requests are read, and
     /// the connection closes once every owed answer is out.
     private var finishing = false
@@ -76,6 +87,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         slots.removeAll()
+        held.removeAll()
         if let entry { registry.remove(entry) }
         context.fireChannelInactive()
     }
@@ -83,13 +95,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !finishing, !closed, let entry else { return }
         entry.inFlight.add(1, ordering: .sequentiallyConsistent)
-        switch unwrapInboundIn(data) {
-        case .tooLong:
-            let error = RPCError.tooLarge("the request line exceeds \(dispatcher.limits.lineBytes) bytes")
-            slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
-            finishing = true
-        case .line(let buffer):
-            slots.append(start(Array(buffer.readableBytesView), context: context, entry: entry))
+        let frame = unwrapInboundIn(data)
+        // Nothing is read after an over-long line; whatever was held before it is still served.
+        if case .tooLong = frame { finishing = true }
+        if barriers > 0 {
+            held.append(frame)
+        } else {
+            accept(frame, context: context, entry: entry)
         }
         advance(context: context)
     }
@@ -116,6 +128,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     // MARK: Requests
+
+    /// Gives a line read (now, or held until now) its slot.
+    private func accept(_ frame: Frame, context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
+        switch frame {
+        case .tooLong:
+            let error = RPCError.tooLarge("the request line exceeds \(dispatcher.limits.lineBytes) bytes")
+            slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
+        case .line(let buffer):
+            let slot = start(Array(buffer.readableBytesView), context: context, entry: entry)
+            if case .ordered = slot { barriers += 1 }
+            slots.append(slot)
+        }
+    }
+
+    /// Starts the held lines, in order, until one of them is a barrier.
+    private func startHeld(context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
+        while barriers == 0, let frame = held.popFirst() {
+            accept(frame, context: context, entry: entry)
+        }
+    }
 
     /// Decodes a line and starts its request; returns its slot.
     private func start(_ line: [UInt8], context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) -> Slot {
@@ -173,6 +205,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// head; then closes if the connection is finishing and owes nothing.
     private func advance(context: ChannelHandlerContext) {
         guard !closed, let entry else { return }
+        startHeld(context: context, entry: entry)
         var wrote = 0
         var last: ByteBuffer?
         loop: while let first = slots.first {
@@ -184,6 +217,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 case .inline(let body):
                     let line = body()
                     slots[slots.startIndex] = .done(notification ? nil : line)
+                    barriers -= 1
+                    startHeld(context: context, entry: entry)
                 case .background(let body):
                     slots[slots.startIndex] = .running
                     self.work.running += 1
@@ -193,6 +228,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                         let line = await body()
                         loop.eventLoop.execute {
                             let (handler, context) = loop.value
+                            handler.barriers -= 1
                             handler.complete(index, with: notification ? nil : line, context: context)
                         }
                     }
@@ -228,7 +264,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 handler.resumeReadingIfAllowed(context: context)
             }
         }
-        if finishing && slots.isEmpty {
+        if finishing && slots.isEmpty && held.isEmpty {
             closed = true
             // A close drops writes not yet handed to the kernel: close once they have gone out.
             let channel = context.channel
@@ -242,7 +278,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Back-pressure
 
     private func mayRead(context: ChannelHandlerContext) -> Bool {
-        slots.count + unsent < Self.maxInFlight
+        slots.count + held.count + unsent < Self.maxInFlight
     }
 
     private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
