@@ -60,6 +60,7 @@ public final class Dispatcher: Sendable {
             let method = try authorize(request, grant: grant)
             switch method {
             case .systemInfo:
+                _ = try request.decodeParams(NoParams.self)
                 let info = SystemInfo(version: Self.version, protocolVersion: SystemInfo.protocolVersion,
                                       methods: Self.methods.map(\.rawValue))
                 return .answered(RPCResponse.successLine(id: id, result: info))

@@ -44,6 +44,8 @@ struct InvalidParamsTests {
         .init(method: "conversation.list", params: #"{"cursor":""}"#, field: "cursor"),
         .init(method: "conversation.list", params: #"{"subject":"u"}"#, field: "subject"),
         .init(method: "conversation.list", params: "[]", field: "params"),
+        .init(method: "system.info", params: #"{"x":1}"#, field: "x"),
+        .init(method: "system.info", params: "[]", field: "params"),
         .init(method: "auth", params: "{}", field: "token"),
         .init(method: "auth", params: #"{"token":7}"#, field: "token"),
     ]

@@ -20,6 +20,8 @@ struct MethodTests {
             for method in ["auth", "system.info", "conversation.append", "conversation.read", "conversation.list"] {
                 #expect(info.methods.contains(method))
             }
+            // Empty params are no params; any member is refused (InvalidParamsTests).
+            #expect(try resultObject(try await client.sendRaw(requestLine(id: 9, "system.info", "{}"))).id == RPCID(9))
             try await client.close()
         }
     }
