@@ -113,6 +113,19 @@ extension Vault {
         }
     }
 
+    /// How many entries of `db` start with `prefix`.
+    func countPrefix(_ prefix: [UInt8], in db: Database, txn: WriteTransaction) throws -> UInt64 {
+        try txn.withCursor(db) { cursor in
+            var count: UInt64 = 0
+            var entry = try cursor.seek(atLeast: prefix)
+            while let current = entry, current.key.hasPrefix(prefix) {
+                count += 1
+                entry = try cursor.next()
+            }
+            return count
+        }
+    }
+
     /// Writes a receipt and marks the tenant as needing an erasure epoch.
     func issueReceipt(for tenant: TenantRecord, target: Receipt.Target, conversations: UInt64, in txn: WriteTransaction) throws -> Receipt {
         let id = SecureRandom.bytes(16)
@@ -126,11 +139,17 @@ extension Vault {
                        conversations: conversations, createdAt: record.createdAt)
     }
 
-    /// The receipt `id`, with its current status. With `tenant`, a receipt of another tenant
-    /// is `notFound`, exactly like a missing one.
+    /// The receipt `id`, with its current status. With `tenant` (a client asking), a receipt of
+    /// another tenant is `notFound`, exactly like a missing one, and a tenant scheduled for
+    /// shredding or shredded answers `tenantShredded`, as for every other client call; without
+    /// it (an administrator), every receipt is found, a whole tenant's shred included.
     public func receipt(id: String, tenant: String? = nil) throws -> Receipt {
-        guard let key = Hex.decode(id), key.count == 16 else { throw VaultError.notFound }
         return try environment.read { txn in
+            if let tenant {
+                guard let asking = try tenantRecord(tenant, in: txn) else { throw VaultError.notFound }
+                guard asking.state == .active else { throw VaultError.tenantShredded }
+            }
+            guard let key = Hex.decode(id), key.count == 16 else { throw VaultError.notFound }
             guard let record = try txn.withValue(in: db.receipts, forKey: key, { try ReceiptRecord(decoding: $0) }),
                   tenant == nil || tenant == record.tenantName
             else { throw VaultError.notFound }

@@ -71,7 +71,8 @@ extension Vault {
         let receipt = try await writer.submit { [self] txn -> Receipt in
             guard var record = try tenantRecord(name, in: txn) else { throw VaultError.notFound }
             guard record.state == .shredScheduled else { throw VaultError.tenantShredded }
-            let receipt = try issueReceipt(for: record, target: .tenant, conversations: 0, in: txn)
+            let conversations = try countPrefix(.bigEndian(record.number), in: db.conversations, txn: txn)
+            let receipt = try issueReceipt(for: record, target: .tenant, conversations: conversations, in: txn)
             record.state = .shredded
             record.keks = []
             record.sealedIndexKey = []

@@ -256,7 +256,6 @@ struct ErrorCodeTests {
         }
     }
 
-    // -32010 (tenant shredded) cannot be provoked yet: nothing in the engine's public API moves
-    // a tenant out of `active` (whole-tenant shred is a later feature). -32603 (internal) has
-    // no trigger by design. Both are mapped in ErrorMapping.swift.
+    // -32010 (tenant shredded) is tested with the shred methods (ShredMethodTests.tenantShredded).
+    // -32603 (internal) has no trigger from a client by design; it is mapped in ErrorMapping.swift.
 }

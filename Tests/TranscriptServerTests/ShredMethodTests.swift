@@ -84,13 +84,15 @@ struct ShredMethodTests {
         }
     }
 
-    @Test("-32010 tvault.TenantShredded for every request on a tenant scheduled for shredding")
+    @Test("-32010 tvault.TenantShredded for every request on a tenant scheduled for shredding, then shredded")
     func tenantShredded() async throws {
         try await withServer(tenants: ["doomed", "kept"]) { server in
             let token = try await server.token(tenants: ["doomed", "kept"], scopes: Set(TokenScope.allCases))
             let client = try await server.client(token: token)
             _ = try await client.append(AppendParams(tenant: "doomed", conversationID: "c", messages: [sampleMessage("d", 1)]))
+            _ = try await client.append(AppendParams(tenant: "doomed", conversationID: "gone", messages: [sampleMessage("d", 9)]))
             _ = try await client.append(AppendParams(tenant: "kept", conversationID: "c", messages: [sampleMessage("k", 1)]))
+            let earlier = try await client.call(.conversationDelete, params: DeleteParams(tenant: "doomed", conversationID: "gone"), as: ReceiptResult.self)
             _ = try await server.vault.scheduleTenantShred("doomed")
 
             let calls: [@Sendable () async throws -> Void] = [
@@ -98,12 +100,31 @@ struct ShredMethodTests {
                 { _ = try await client.append(AppendParams(tenant: "doomed", conversationID: "c", messages: [sampleMessage("d", 2)])) },
                 { _ = try await client.append(AppendParams(tenant: "doomed", conversationID: "new", messages: [sampleMessage("d", 3)])) },
                 { _ = try await client.list(ListParams(tenant: "doomed")) },
+                { _ = try await client.call(.conversationDelete, params: DeleteParams(tenant: "doomed", conversationID: "c"), as: ReceiptResult.self) },
+                { _ = try await client.call(.subjectExport, params: SubjectParams(tenant: "doomed", subjectID: "s"), as: ExportResult.self) },
+                { _ = try await client.call(.receiptGet, params: ReceiptParams(tenant: "doomed", id: earlier.receipt.id), as: ReceiptResult.self) },
+                { _ = try await client.call(.receiptGet, params: ReceiptParams(tenant: "doomed", id: String(repeating: "0", count: 32)), as: ReceiptResult.self) },
             ]
-            for call in calls {
+            for (number, call) in calls.enumerated() {
                 let error = await serverError(call)
-                #expect(error?.code == RPCError.Code.tenantShredded)
+                #expect(error?.code == RPCError.Code.tenantShredded, "call \(number), scheduled")
                 #expect(error?.name == "tvault.TenantShredded")
             }
+            // Shredded for good (no waiting period left): the same answers.
+            try await server.vault.cancelTenantShred("doomed")
+            let shredded = try #require(try await server.vault.scheduleTenantShred("doomed", delayMilliseconds: 0).receipt)
+            // The receipt counts the conversations the shred took: "c" ("gone" was deleted before).
+            #expect(shredded.conversations == 1)
+            for (number, call) in calls.enumerated() {
+                #expect(await serverError(call)?.code == RPCError.Code.tenantShredded, "call \(number), shredded")
+            }
+            let tenantReceipt = await serverError {
+                _ = try await client.call(.receiptGet, params: ReceiptParams(tenant: "doomed", id: shredded.id), as: ReceiptResult.self)
+            }
+            #expect(tenantReceipt?.code == RPCError.Code.tenantShredded)
+            // An administrator still finds both receipts.
+            #expect(try server.vault.receipt(id: shredded.id).target == .tenant)
+            #expect(try server.vault.receipt(id: earlier.receipt.id).target == .conversation)
             // The other tenant is untouched.
             #expect(try await client.readAll(tenant: "kept", conversation: "c").map(\.message) == [sampleMessage("k", 1)])
             try await client.close()
