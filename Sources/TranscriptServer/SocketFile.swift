@@ -2,32 +2,70 @@ internal import Glibc
 
 /// Puts a Unix socket in place with its final mode and no moment in which it is wider.
 ///
-/// The socket is bound under a temporary name in the same directory, given its mode, and then
-/// renamed to its path, so that a client can only ever reach it with the right permissions.
+/// The socket is bound in a fresh private directory (mode 0700) beside its path, given its mode
+/// there, and then renamed to its path: until the rename nobody else can reach it, whatever the
+/// process's umask made of it at `bind`, and after it it has its final mode.
 enum SocketFile {
     /// The longest path a `sockaddr_un` holds.
     static let maxPathBytes = 107
+    /// The private directory's name under the socket's directory, for `mkdtemp`.
+    static let directoryTemplate = ".tvs-XXXXXX"
+    /// The socket's name inside it.
+    static let temporaryName = "s"
 
-    static func temporaryPath(for path: String) -> String {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        return directory + "/.tvs-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// The directory that holds `path`.
+    static func directory(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     }
 
+    /// Refuses a path that does not fit a `sockaddr_un`, or whose temporary name beside it
+    /// would not.
     static func check(_ path: String) throws {
         guard path.utf8.count <= maxPathBytes else {
             throw ServerError.socket("the socket path \(path) is longer than \(maxPathBytes) bytes")
         }
+        let temporary = directory(of: path) + "/" + directoryTemplate + "/" + temporaryName
+        guard temporary.utf8.count <= maxPathBytes else {
+            throw ServerError.socket("the socket path \(path) is too long: the server first binds it as \(temporary), " +
+                                     "which is longer than \(maxPathBytes) bytes")
+        }
     }
 
-    static func finish(temporary: String, path: String, mode: mode_t) throws {
-        guard chmod(temporary, mode) == 0 else {
-            unlink(temporary)
-            throw ServerError.socket("cannot set the mode of \(path) (\(String(cString: strerror(errno))))")
+    /// Binds a listener with `bind` at a temporary path in a new private directory beside
+    /// `path`, gives the socket `mode` and moves it to `path` (replacing what is there); closes
+    /// it with `close` if that fails. The private directory is gone when this returns.
+    static func place<Listener>(
+        _ path: String, mode: mode_t,
+        bind: (String) async throws -> Listener, close: (Listener) async -> Void
+    ) async throws -> Listener {
+        try check(path)
+        var template = Array((directory(of: path) + "/" + directoryTemplate).utf8CString)
+        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ServerError.socket("cannot create a private directory beside \(path) (\(String(cString: strerror(errno))))")
         }
-        guard rename(temporary, path) == 0 else {
+        let privateDirectory = String(cString: created)
+        defer { rmdir(privateDirectory) }
+        let temporary = privateDirectory + "/" + temporaryName
+        let listener: Listener
+        do {
+            listener = try await bind(temporary)
+        } catch {
             unlink(temporary)
-            throw ServerError.socket("cannot put the socket at \(path) (\(String(cString: strerror(errno))))")
+            throw error
         }
+        do {
+            guard chmod(temporary, mode) == 0 else {
+                throw ServerError.socket("cannot set the mode of \(path) (\(String(cString: strerror(errno))))")
+            }
+            guard rename(temporary, path) == 0 else {
+                throw ServerError.socket("cannot put the socket at \(path) (\(String(cString: strerror(errno))))")
+            }
+        } catch {
+            await close(listener)
+            unlink(temporary)
+            throw error
+        }
+        return listener
     }
 
     /// Whether something answers on the socket at `path`.

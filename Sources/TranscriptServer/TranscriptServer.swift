@@ -186,8 +186,8 @@ public final class TranscriptServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 
-    /// Binds a socket file at `path` without a window of wider access: bound under a temporary
-    /// name, given `mode`, then renamed into place. Refuses a path another server answers on.
+    /// Binds a socket file at `path` without a window of wider access (see ``SocketFile``).
+    /// Refuses a path another server answers on.
     private func bindFile<Listener>(
         _ path: String, mode: mode_t,
         bind: (String) async throws -> Listener, close: (Listener) async -> Void
@@ -196,14 +196,6 @@ public final class TranscriptServer: Service, Sendable {
         if SocketFile.isLive(path) {
             throw ServerError.socket("another server answers on \(path)")
         }
-        let temporary = SocketFile.temporaryPath(for: path)
-        let listener = try await bind(temporary)
-        do {
-            try SocketFile.finish(temporary: temporary, path: path, mode: mode)
-        } catch {
-            await close(listener)
-            throw error
-        }
-        return listener
+        return try await SocketFile.place(path, mode: mode, bind: bind, close: close)
     }
 }
