@@ -6,9 +6,13 @@ internal import Glibc
 ///
 /// ```swift
 /// var configuration = ServerConfiguration(dataDirectory: vault.dataDirectory)
+/// configuration.limits.requestsPerSecond = 50    // the burst follows: 100
 /// configuration.limits.requestsPerSecond = nil   // no per-token rate limit
 /// ```
 public struct ServerConfiguration: Sendable {
+    /// The seconds' worth of a token's rate it may spend at once, unless ``burst`` is set.
+    public static let burstSeconds = 2
+
     /// The data directory; the sockets live in it unless set otherwise.
     public var dataDirectory: DataDirectory
     /// The client socket path (default `<data-dir>/tvault.sock`).
@@ -16,13 +20,17 @@ public struct ServerConfiguration: Sendable {
     /// The admin socket path (default `<data-dir>/admin.sock`).
     public var adminSocketPath: String
     /// The limits enforced and reported by `auth`; `requestsPerSecond` is per token.
+    ///
+    /// The engine checks message sizes and counts too: raising `messageBytes` or
+    /// `messagesPerAppend` above its defaults needs the same values in the vault's
+    /// `Vault.Configuration` (`maxMessageBytes`, `maxMessagesPerAppend`).
     public var limits: APILimits
-    /// Requests a token may burst above its rate.
-    public var burst: Int
     /// Event-loop threads.
     public var threads: Int
     /// Whether to take sockets passed by systemd (`LISTEN_FDS`) when present.
     public var useSocketActivation: Bool = true
+    /// The burst set explicitly, if any.
+    private var fixedBurst: Int?
 
     public init(dataDirectory: DataDirectory) {
         self.dataDirectory = dataDirectory
@@ -31,7 +39,22 @@ public struct ServerConfiguration: Sendable {
         var limits = APILimits()
         limits.requestsPerSecond = 10_000
         self.limits = limits
-        self.burst = 20_000
         self.threads = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+    }
+
+    /// The requests a token may make at once, before its rate applies.
+    ///
+    /// Unless set, it follows the rate: ``burstSeconds`` seconds' worth of
+    /// `limits.requestsPerSecond` (20,000 at the default 10,000 a second), so that a low rate
+    /// is not drowned by a fixed burst. Irrelevant when there is no rate limit.
+    public var burst: Int {
+        get { fixedBurst ?? Self.defaultBurst(forRate: limits.requestsPerSecond ?? 0) }
+        set { fixedBurst = newValue }
+    }
+
+    /// ``burstSeconds`` seconds' worth of `rate`, at least 1.
+    public static func defaultBurst(forRate rate: Int) -> Int {
+        let (burst, overflow) = rate.multipliedReportingOverflow(by: burstSeconds)
+        return overflow ? Int.max : max(burst, 1)
     }
 }

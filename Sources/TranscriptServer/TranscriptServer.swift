@@ -27,9 +27,17 @@ public final class TranscriptServer: Service, Sendable {
     let registry = ConnectionRegistry()
     /// The admin connections, drained on shutdown like client connections (without a limit).
     let adminRegistry = ConnectionRegistry()
-    let onReady: (@Sendable () -> Void)?
+    let onReady: (@Sendable (ListeningSockets) -> Void)?
 
-    public init(vault: Vault, configuration: ServerConfiguration, logger: Logger, onReady: (@Sendable () -> Void)? = nil) {
+    /// Creates a server; it listens when run.
+    ///
+    /// - Parameters:
+    ///   - onReady: Called once both sockets listen, with the sockets actually served (under
+    ///     socket activation, those systemd passed).
+    public init(
+        vault: Vault, configuration: ServerConfiguration, logger: Logger,
+        onReady: (@Sendable (ListeningSockets) -> Void)? = nil
+    ) {
         self.vault = vault
         self.configuration = configuration
         self.logger = logger
@@ -51,6 +59,9 @@ public final class TranscriptServer: Service, Sendable {
     private func serve(on group: MultiThreadedEventLoopGroup) async throws {
         let inherited: (client: Int32?, admin: Int32?) = configuration.useSocketActivation
             ? SystemdIntegration.inheritedSockets() : (nil, nil)
+        let sockets = ListeningSockets(
+            client: inherited.client.map(ListeningSockets.passed) ?? configuration.socketPath,
+            admin: inherited.admin.map(ListeningSockets.passed) ?? configuration.adminSocketPath)
         let client = try await listenForClients(group: group, inherited: inherited.client)
         let admin: NIOAsyncChannel<AdminChannel, Never>
         do {
@@ -59,9 +70,9 @@ public final class TranscriptServer: Service, Sendable {
             try? await client.close()
             throw error
         }
-        logger.info("listening", metadata: ["socket": "\(configuration.socketPath)", "admin_socket": "\(configuration.adminSocketPath)"])
+        logger.info("listening", metadata: ["socket": "\(sockets.client)", "admin_socket": "\(sockets.admin)"])
         SystemdIntegration.notify("READY=1")
-        onReady?()
+        onReady?(sockets)
         let registry = registry
         let adminRegistry = adminRegistry
         try await withGracefulShutdownHandler {

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
             Example:
               tvault serve                                # ./.tvault
               tvault serve --data-dir /var/lib/tvault --unlock-key /etc/tvault/unlock.key
+              tvault serve --max-message-bytes 1048576 --rate-limit 100 --rate-burst 500
             """
     )
 
@@ -32,8 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-socket"), help: ArgumentHelp("The admin socket (default: <data-dir>/admin.sock).", valueName: "path"))
     var adminSocket: String?
 
-    @Option(name: .customLong("rate-limit"), help: "Requests per second per token; 0 for no limit.")
-    var rateLimit: Int = 10_000
+    @OptionGroup var limits: ServeLimitOptions
 
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
@@ -52,7 +52,6 @@ struct ServeCommand: AsyncParsableCommand {
     var unsafeNoSync = false
 
     func validate() throws {
-        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more") }
         guard erasureDelay >= 0 else { throw ValidationError("--erasure-delay must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
@@ -68,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let logger = Logger(label: "tvault")
             var configuration = try options.vaultConfiguration()
+            limits.configure(&configuration)
             if unsafeNoSync {
                 configuration.durable = false
                 logger.warning("--unsafe-no-sync: commits are not flushed to disk; an OS crash or power loss can lose acknowledged writes and corrupt the store")
@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             var serverConfiguration = ServerConfiguration(dataDirectory: configuration.dataDirectory)
             if let socket { serverConfiguration.socketPath = socket }
             if let adminSocket { serverConfiguration.adminSocketPath = adminSocket }
-            serverConfiguration.limits.requestsPerSecond = rateLimit == 0 ? nil : rateLimit
+            limits.configure(&serverConfiguration)
             if let threads { serverConfiguration.threads = threads }
 
             if firstRun {
@@ -89,9 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.line("  tenant:     \(tenant.name)")
                 Output.line("  token:      \(token.token)  (shown only now)")
             }
-            let socketPath = serverConfiguration.socketPath
-            let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) {
-                Output.line("Listening on \(socketPath)")
+            let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) { sockets in
+                Output.line("Listening on \(sockets.client)")
             }
             let scheduler = ErasureScheduler(vault: vault, delayMilliseconds: Int64(erasureDelay) * 1000, logger: logger)
             let group = ServiceGroup(configuration: .init(

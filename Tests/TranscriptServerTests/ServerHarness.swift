@@ -48,7 +48,7 @@ final class TestServer: Sendable {
             configuration.limits.unauthenticatedIdleTimeoutMs = 300_000
             configure(&configuration)
             let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
-            let server = TranscriptServer(vault: vault, configuration: configuration, logger: quietLogger) {
+            let server = TranscriptServer(vault: vault, configuration: configuration, logger: quietLogger) { _ in
                 readyContinuation.yield()
             }
             let group = ServiceGroup(services: [server], logger: quietLogger)
