@@ -11,7 +11,7 @@ enum AdminCall {
         let directory = DataDirectory(path: options.dataDirectory)
         let bytes: [UInt8]
         if directory.isOwnedByAnotherProcess {
-            bytes = try await viaSocket(method, params: params, path: directory.adminSocket)
+            bytes = try await viaSocket(method, params: params, path: options.adminSocketPath)
         } else {
             let vault = try options.openVault()
             defer { vault.close() }
@@ -32,7 +32,8 @@ enum AdminCall {
         do {
             client = try await TranscriptClient.connect(socketPath: path)
         } catch {
-            throw CLIError.failure("a server owns the data directory but its admin socket \(path) does not answer")
+            throw CLIError.failure("a server owns the data directory but its admin socket \(path) does not answer " +
+                                   "(a server started with --admin-socket elsewhere: give the same --admin-socket, or set TVAULT_ADMIN_SOCKET)")
         }
         defer { Task { try? await client.close() } }
         let line = RPCRequest.encodeLine(id: RPCID(1), method: method, params: RawParams(bytes: params))

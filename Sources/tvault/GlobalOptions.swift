@@ -12,6 +12,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(name: .customLong("admin-socket"), help: ArgumentHelp(
+        "The server's admin socket (default: $TVAULT_ADMIN_SOCKET, else <data-dir>/admin.sock): where serve listens for the CLI, and where the other commands reach a running server.",
+        valueName: "path"))
+    var adminSocket: String?
+
     @Option(name: .customLong("unlock-key"), help: ArgumentHelp(
         "The unlock key file (default: <data-dir>/unlock.key).", valueName: "path"))
     var unlockKey: String?
@@ -28,6 +33,16 @@ struct GlobalOptions: ParsableArguments {
             return fromEnvironment
         }
         return "./.tvault"
+    }
+
+    /// The resolved admin socket: the option, else `TVAULT_ADMIN_SOCKET`, else the data
+    /// directory's `admin.sock`.
+    var adminSocketPath: String {
+        if let adminSocket { return adminSocket }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TVAULT_ADMIN_SOCKET"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return DataDirectory(path: dataDirectory).adminSocket
     }
 
     /// The unlock secret: a passphrase from a file or the environment, else the key file.

@@ -30,9 +30,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The client socket (default: <data-dir>/tvault.sock).", valueName: "path"))
     var socket: String?
 
-    @Option(name: .customLong("admin-socket"), help: ArgumentHelp("The admin socket (default: <data-dir>/admin.sock).", valueName: "path"))
-    var adminSocket: String?
-
     @OptionGroup var limits: ServeLimitOptions
 
     @Option(help: "Event-loop threads (default: the number of cores).")
@@ -75,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             let (vault, firstRun) = try openOrCreate(configuration)
             var serverConfiguration = ServerConfiguration(dataDirectory: configuration.dataDirectory)
             if let socket { serverConfiguration.socketPath = socket }
-            if let adminSocket { serverConfiguration.adminSocketPath = adminSocket }
+            serverConfiguration.adminSocketPath = options.adminSocketPath
             limits.configure(&serverConfiguration)
             if let threads { serverConfiguration.threads = threads }
 

@@ -37,7 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
                 w.member("server_running", running)
                 w.member("data_dir", directory.path)
                 w.member("socket", directory.socket)
-                w.member("admin_socket", directory.adminSocket)
+                w.member("admin_socket", options.adminSocketPath)
                 w.member("version", figures?["version"]?.stringValue ?? TVaultVersion.current)
                 for name in ["tenants", "epoch", "audit_records"] {
                     w.key(name)
@@ -51,7 +51,7 @@ struct StatusCommand: AsyncParsableCommand {
                 Output.line("Store:          \(directory.path) (\(initialized ? "initialised" : "no store"))")
                 Output.line("Server:         \(running ? "running" : "not running")")
                 Output.line("Socket:         \(directory.socket)")
-                Output.line("Admin socket:   \(directory.adminSocket)")
+                Output.line("Admin socket:   \(options.adminSocketPath)")
                 Output.line("Version:        \(figures?["version"]?.stringValue ?? TVaultVersion.current)")
                 if let figures {
                     Output.line("Tenants:        \(figures["tenants"]?.numberValue?.text ?? "?")")

@@ -62,6 +62,7 @@ func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment["TVAULT_PASSPHRASE"] = nil
     environment["TVAULT_DATA_DIR"] = nil
+    environment["TVAULT_ADMIN_SOCKET"] = nil
     for (key, value) in extra { environment[key] = value }
     return environment
 }
