@@ -17,6 +17,9 @@ public import TranscriptAPI
 public final class TranscriptClient: Sendable {
     let channel: any Channel
     private let nextID = IDCounter()
+    /// The deepest response accepted: the default, then as deep as the server's request limit
+    /// (from `auth`) allows a message to be, plus the response's own levels.
+    private let responseDepth = Atomic<Int>(RPCResponse.defaultMaxDepth)
 
     init(channel: any Channel) { self.channel = channel }
 
@@ -73,7 +76,7 @@ public final class TranscriptClient: Sendable {
         let line = RPCRequest.encodeLine(id: id, method: method, params: params)
         let response = try await sendRaw(Array(line.dropLast()))
         do {
-            return try RPCResponse.decode(response)
+            return try RPCResponse.decode(response, maxDepth: responseDepth.load(ordering: .relaxed))
         } catch {
             throw ClientError.malformedResponse(error.message)
         }
@@ -92,7 +95,10 @@ public final class TranscriptClient: Sendable {
     /// Authenticates the connection with a bearer token.
     @discardableResult
     public func auth(token: String) async throws -> AuthResult {
-        try await call(.auth, params: AuthParams(token: token))
+        let result: AuthResult = try await call(.auth, params: AuthParams(token: token))
+        let depth = result.limits.jsonDepth + (RPCResponse.defaultMaxDepth - StrictJSON.defaultMaxDepth)
+        responseDepth.store(max(depth, RPCResponse.defaultMaxDepth), ordering: .relaxed)
+        return result
     }
 
     /// The server's version and methods (no authentication needed).

@@ -26,6 +26,19 @@ struct MethodTests {
         }
     }
 
+    @Test("with a deeper JSON limit, the client reads back the deepest message the server takes")
+    func deepMessagesRoundTrip() async throws {
+        try await withServer(configure: { $0.limits.jsonDepth = 200 }) { server in
+            let client = try await server.client(token: try await server.token(tenants: ["acme"]))
+            // The request nests 3 levels around a message (object, params, messages).
+            let levels = 197
+            let deep = bytes(String(repeating: #"{"a":"#, count: levels) + "1" + String(repeating: "}", count: levels))
+            _ = try await client.append(AppendParams(conversationID: "deep", messages: [deep]))
+            #expect(try await client.read(ReadParams(conversationID: "deep")).messages.map(\.message) == [deep])
+            try await client.close()
+        }
+    }
+
     @Test("auth reports the token's tenants and scopes and the server's limits")
     func authResult() async throws {
         try await withServer(tenants: ["acme", "beta"], configure: { $0.limits.messagesPerAppend = 77 }) { server in
