@@ -203,7 +203,6 @@ public final class TranscriptServer: Service, Sendable {
         _ path: String, mode: mode_t,
         bind: (String) async throws -> Listener, close: (Listener) async -> Void
     ) async throws -> Listener {
-        try SocketFile.check(path)
         if SocketFile.isLive(path) {
             throw ServerError.socket("another server answers on \(path)")
         }
