@@ -10,10 +10,11 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Show, check and export the audit log.",
         discussion: """
-            Every admin action, refused authentication, backup and export is recorded in the
-            same transaction as the action (a backup or an export, which write nothing else, in
-            a transaction of its own just before they start). Records carry identifiers only as
-            keyed hashes, never content or keys, and form a chain under a keyed MAC.
+            Every admin action, refused authentication, backup and export is recorded in
+            the same transaction as the action (a backup or an export, which write nothing
+            else, in a transaction of its own just before they start). Records carry
+            identifiers only as keyed hashes, never content or keys, and form a chain
+            under a keyed MAC.
             """,
         subcommands: [Tail.self, Verify.self, Export.self]
     )
@@ -24,8 +25,10 @@ struct AuditCommand: AsyncParsableCommand {
             discussion: """
                 Example:
                   tvault audit tail -n 5 --format json
-                  # {"records":[{"seq":3,"time":"2024-06-01T10:00:00.000Z","action":"token.issue",
-                  #  "fields":{"token":"3f9a0c1b2d4e","tenants":"…","scopes":"append,read"}}]}
+                  # {"records":[{"seq":3,"time":"2024-06-01T10:00:00.000Z",
+                  #  "action":"token.issue",
+                  #  "fields":{"token":"3f9a0c1b2d4e","tenants":"…",
+                  #   "scopes":"append,read"}}]}
                 """
         )
 

@@ -9,15 +9,16 @@ struct BackupCommand: AsyncParsableCommand {
         commandName: "backup",
         abstract: "Write a consistent, compacted copy of the store to DEST/store, even while the server runs.",
         discussion: """
-            The copy (LMDB's compacting copy, in one read snapshot) holds the store only, never
-            the keyring or the unlock secret: keep those separately. It opens only with a
-            keyring that still holds the root epoch it was taken under, so a root rotation or
-            an erasure epoch (after a shred) makes older backups unreadable. The backup is
-            recorded in the audit log. Shows progress on a terminal.
+            The copy (LMDB's compacting copy, in one read snapshot) holds the store only,
+            never the keyring or the unlock secret: keep those separately. It opens only
+            with a keyring that still holds the root epoch it was taken under, so a root
+            rotation or an erasure epoch (after a shred) makes older backups unreadable.
+            The backup is recorded in the audit log. Shows progress on a terminal.
 
             Example:
               tvault backup /srv/backups/tvault-2024-06-01 --format json
-              # {"destination":"/srv/backups/tvault-2024-06-01","store":"/srv/backups/tvault-2024-06-01/store",
+              # {"destination":"/srv/backups/tvault-2024-06-01",
+              #  "store":"/srv/backups/tvault-2024-06-01/store",
               #  "bytes":131072,"epoch":1,"audit_seq":8}
             """
     )

@@ -8,10 +8,11 @@ struct CompactCommand: AsyncParsableCommand {
         commandName: "compact",
         abstract: "Rewrite store/data.mdb without free pages (offline: the server must be stopped).",
         discussion: """
-            A compacted copy is written to <data-dir>/store.compacting, flushed to disk, checked,
-            and renamed over store/data.mdb in one atomic step. Refuses to run while a server
-            owns the data directory (tvault backup makes a compacted copy while it runs).
-            Nothing is decrypted, so no unlock secret is needed. Shows progress on a terminal.
+            A compacted copy is written to <data-dir>/store.compacting, flushed to disk,
+            checked, and renamed over store/data.mdb in one atomic step. Refuses to run
+            while a server owns the data directory (tvault backup makes a compacted copy
+            while it runs). Nothing is decrypted, so no unlock secret is needed. Shows
+            progress on a terminal.
 
             Example:
               tvault compact --data-dir /var/lib/tvault --format json

@@ -7,9 +7,10 @@ struct InitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a new store in the data directory.",
         discussion: """
-            Creates <data-dir>/store (LMDB) and <data-dir>/keyring. Without --passphrase-file or
-            $TVAULT_PASSPHRASE, a new unlock key file is generated at <data-dir>/unlock.key
-            (mode 0400) or at --unlock-key. Keep the unlock secret apart from backups.
+            Creates <data-dir>/store (LMDB) and <data-dir>/keyring. Without
+            --passphrase-file or $TVAULT_PASSPHRASE, a new unlock key file is generated at
+            <data-dir>/unlock.key (mode 0400) or at --unlock-key. Keep the unlock secret
+            apart from backups.
 
             Example:
               tvault init --data-dir /var/lib/tvault --unlock-key /etc/tvault/unlock.key

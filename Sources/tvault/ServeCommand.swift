@@ -13,10 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the server on <data-dir>/tvault.sock (creating the store on first run).",
         discussion: """
-            With no store in the data directory, one is created with a generated unlock key
-            (<data-dir>/unlock.key, mode 0400), a first tenant "default" and a token for it,
-            printed once. SIGTERM or SIGINT stops the server gracefully: requests already read
-            are answered, acknowledged writes are durable.
+            With no store in the data directory, one is created with a generated unlock
+            key (<data-dir>/unlock.key, mode 0400), a first tenant "default" and a token
+            for it, printed once. SIGTERM or SIGINT stops the server gracefully: requests
+            already read are answered, acknowledged writes are durable.
 
             Example:
               tvault serve                                # ./.tvault

@@ -9,8 +9,9 @@ struct ShredCommand: AsyncParsableCommand {
         abstract: "Delete a conversation, or every conversation of a subject, and destroy its keys.",
         discussion: """
             The data is unreadable at once. The erasure epoch that destroys every key that
-            wrapped it follows within the server's --erasure-delay, or at once with --wait (and
-            always at once when no server runs). The receipt moves from pending to erased.
+            wrapped it follows within the server's --erasure-delay, or at once with --wait
+            (and always at once when no server runs). The receipt moves from pending to
+            erased.
 
             Example:
               tvault shred --tenant acme --conversation c-1 --yes
@@ -101,8 +102,8 @@ struct RetentionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set a tenant's default retention, or one conversation's override.",
             discussion: """
-                Conversations not updated for that many days are shredded by the server's sweeper
-                exactly like a delete. --none removes the limit (or the override).
+                Conversations not updated for that many days are shredded by the server's
+                sweeper exactly like a delete. --none removes the limit (or the override).
 
                 Example:
                   tvault retention set --tenant acme --days 30

@@ -7,15 +7,18 @@ struct StatsCommand: AsyncParsableCommand {
         commandName: "stats",
         abstract: "Count tenants, conversations, messages, bytes, key versions and map use.",
         discussion: """
-            Computed by scanning tenant and conversation records; no message is decrypted and
-            no content is printed. Works while the server runs (through admin.sock) and offline.
+            Computed by scanning tenant and conversation records; no message is decrypted
+            and no content is printed. Works while the server runs (through admin.sock)
+            and offline.
 
             Example:
               tvault stats --format json
-              # {"epoch":1,"tenants":1,"conversations":3,"messages":40,"bytes":5120,"tokens":1,
-              #  "audit_records":4,"map":{"size":67108864,"used":131072,"page_size":4096,"file_bytes":131072},
-              #  "by_tenant":[{"name":"acme","state":"active","epoch":1,"kek_version":1,"kek_versions":[1],
-              #   "conversations_by_kek_version":{"1":3},"conversations":3,"messages":40,"bytes":5120}]}
+              # {"epoch":1,"tenants":1,"conversations":3,"messages":40,"bytes":5120,
+              #  "tokens":1,"audit_records":4,
+              #  "map":{"size":67108864,"used":131072,"page_size":4096,"file_bytes":131072},
+              #  "by_tenant":[{"name":"acme","state":"active","epoch":1,"kek_version":1,
+              #   "kek_versions":[1],"conversations_by_kek_version":{"1":3},
+              #   "conversations":3,"messages":40,"bytes":5120}]}
             """
     )
 

@@ -8,14 +8,15 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show whether the store exists, whether a server owns it, and a few figures.",
         discussion: """
-            Works while the server runs (through admin.sock) and offline. Exits with 1 when the
-            data directory holds no store (the answer is printed all the same), 2 when the
-            store cannot be unlocked.
+            Works while the server runs (through admin.sock) and offline. Exits with 1
+            when the data directory holds no store (the answer is printed all the same), 2
+            when the store cannot be unlocked.
 
             Example:
               tvault status --data-dir /var/lib/tvault --format json
               # {"initialized":true,"server_running":true,"data_dir":"/var/lib/tvault",
-              #  "socket":"/var/lib/tvault/tvault.sock","admin_socket":"/var/lib/tvault/admin.sock",
+              #  "socket":"/var/lib/tvault/tvault.sock",
+              #  "admin_socket":"/var/lib/tvault/admin.sock",
               #  "version":"0.1.0","tenants":2,"epoch":1,"audit_records":7}
             """
     )

@@ -48,7 +48,8 @@ struct TenantCommand: AsyncParsableCommand {
             discussion: """
                 Example:
                   tvault tenant list --format json
-                  # {"tenants":[{"name":"acme","state":"active","created_at":"…","kek_version":1,"epoch":1,"retention_days":null}]}
+                  # {"tenants":[{"name":"acme","state":"active","created_at":"…",
+                  #  "kek_version":1,"epoch":1,"retention_days":null}]}
                 """
         )
 
@@ -100,10 +101,10 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Schedule a whole tenant for crypto-shredding after a waiting period.",
             discussion: """
-                From now on every request for the tenant answers -32010 (tenant shredded). After
-                the waiting period (default 7 days) its keys are deleted, then its records; the
-                erasure epoch destroys the root that wrapped its keys. `tvault tenant
-                cancel-shred` undoes it until then. --now skips the wait.
+                From now on every request for the tenant answers -32010 (tenant shredded).
+                After the waiting period (default 7 days) its keys are deleted, then its
+                records; the erasure epoch destroys the root that wrapped its keys. `tvault
+                tenant cancel-shred` undoes it until then. --now skips the wait.
 
                 Example:
                   tvault tenant shred acme --yes

@@ -67,7 +67,8 @@ struct TokenCommand: AsyncParsableCommand {
             discussion: """
                 Example:
                   tvault token list --format json
-                  # {"tokens":[{"id":"…","tenants":["acme"],"scopes":["append","read"],"created_at":"…","revoked":false}]}
+                  # {"tokens":[{"id":"…","tenants":["acme"],"scopes":["append","read"],
+                  #  "created_at":"…","revoked":false}]}
                 """
         )
 

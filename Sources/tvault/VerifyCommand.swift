@@ -9,16 +9,17 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Open every key, conversation and message of every tenant; report failures.",
         discussion: """
-            Every tenant's KEK versions and index key, every conversation's DEK and metadata,
-            and every message are opened; messages without a conversation and message counts
-            that disagree are failures too. Failures name the tenant, the kind of record and
-            its position (the conversation's keyed hash, the sequence number), never content.
-            Exit status 1 when any record fails. Works while the server runs (through
-            admin.sock) and offline; shows progress on a terminal.
+            Every tenant's KEK versions and index key, every conversation's DEK and
+            metadata, and every message are opened; messages without a conversation and
+            message counts that disagree are failures too. Failures name the tenant, the
+            kind of record and its position (the conversation's keyed hash, the sequence
+            number), never content. Exit status 1 when any record fails. Works while the
+            server runs (through admin.sock) and offline; shows progress on a terminal.
 
             Example:
               tvault verify --format json
-              # {"records":12,"failures":0,"tenants":1,"skipped":0,"counts":{"kek":1,"index_key":1,"conversation":2,
+              # {"records":12,"failures":0,"tenants":1,"skipped":0,"counts":{"kek":1,
+              #  "index_key":1,"conversation":2,
               #  "dek":2,"metadata":2,"message":4},"details":[],"details_truncated":false}
             """
     )
