@@ -25,6 +25,8 @@ public struct DataDirectory: Sendable, Equatable {
 
     /// Whether an initialised store seems to be here (a keyring file exists).
     public var isInitialized: Bool { access(keyring, F_OK) == 0 }
+    /// Whether an LMDB environment is here (`store/data.mdb`), with or without its keyring.
+    public var holdsStore: Bool { access(store + "/data.mdb", F_OK) == 0 }
 
     /// Creates the directory with mode 0700 when missing.
     func create() throws {

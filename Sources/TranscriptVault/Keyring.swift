@@ -119,7 +119,7 @@ struct Keyring {
             throw VaultError.unlockSecretMissing("this store is unlocked with a key file, not a passphrase")
         case (.argon2id, .keyFile):
             throw VaultError.unlockSecretMissing(
-                "this store is unlocked with a passphrase: use --passphrase-file or TVAULT_PASSPHRASE")
+                "this store is unlocked with a passphrase: use --passphrase-file or TVAULT_PASSPHRASE, or run the command on a terminal to be asked for it")
         }
     }
 

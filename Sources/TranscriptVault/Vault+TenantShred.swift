@@ -6,6 +6,8 @@ extension Vault {
     /// The default waiting period before a tenant is shredded: 7 days, as AWS KMS waits
     /// before deleting a key.
     public static let defaultTenantShredDelay: Int64 = 7 * 24 * 3600 * 1000
+    /// The longest waiting period: 100 years.
+    public static let maxTenantShredDelay: Int64 = 36_500 * 24 * 3600 * 1000
 
     /// Schedules a whole tenant for shredding after `delayMilliseconds` (0: now). From the
     /// moment it is scheduled, every request for the tenant answers `tenantShredded`; until
@@ -14,7 +16,9 @@ extension Vault {
     /// - Returns: when the shred will happen, and the receipt when it happened at once.
     public func scheduleTenantShred(_ name: String, delayMilliseconds: Int64 = defaultTenantShredDelay) async throws -> (shredAt: Int64, receipt: Receipt?) {
         try TenantName.validate(name)
-        guard delayMilliseconds >= 0 else { throw VaultError.invalidArgument(field: "delay", reason: "must not be negative") }
+        guard (0...Self.maxTenantShredDelay).contains(delayMilliseconds) else {
+            throw VaultError.invalidArgument(field: "delay", reason: "must be between 0 and \(Self.maxTenantShredDelay) ms (100 years)")
+        }
         let shredAt = Clock.nowMilliseconds() + delayMilliseconds
         try await writer.submit { [self] txn in
             guard var record = try tenantRecord(name, in: txn) else { throw VaultError.notFound }

@@ -13,6 +13,7 @@ extension Vault {
     /// ```
     ///
     /// - Throws: ``VaultError/notFound`` when a named tenant does not exist,
+    ///   ``VaultError/tenantShredded`` when one is shredded or scheduled for it,
     ///   ``VaultError/invalidArgument(field:reason:)`` for no scopes or a bad tenant name.
     public func issueToken(tenants: [String]?, scopes: Set<TokenScope>) async throws -> IssuedToken {
         guard !scopes.isEmpty else { throw VaultError.invalidArgument(field: "scopes", reason: "at least one scope is needed") }
@@ -31,7 +32,9 @@ extension Vault {
         let db = db
         try await writer.submit { txn in
             for tenant in tenants ?? [] {
-                guard try txn.value(in: db.tenants, forKey: Array(tenant.utf8)) != nil else { throw VaultError.notFound }
+                guard let record = try self.tenantRecord(tenant, in: txn) else { throw VaultError.notFound }
+                // A token for a tenant being shredded could only ever be answered -32010.
+                guard record.state == .active else { throw VaultError.tenantShredded }
             }
             guard try txn.put(record.encoded(), forKey: Array(id.utf8), in: db.tokens, overwrite: false) else {
                 throw VaultError.alreadyExists("token id")

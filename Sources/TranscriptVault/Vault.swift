@@ -128,6 +128,15 @@ public final class Vault: Sendable {
         }
     }
 
+    /// Whether the keyring of `directory` is unlocked with a passphrase (rather than a key
+    /// file); `false` when there is no readable keyring. Lets a CLI ask for the passphrase
+    /// before opening.
+    public static func keyringUsesPassphrase(_ directory: DataDirectory) -> Bool {
+        guard let keyring = try? Keyring.load(path: directory.keyring) else { return false }
+        if case .argon2id = keyring.kdf { return true }
+        return false
+    }
+
     /// Opens an initialised store and unlocks it.
     ///
     /// - Throws: ``VaultError/notInitialized(_:)``, ``VaultError/storeLocked(_:)``, or an unlock
@@ -136,6 +145,13 @@ public final class Vault: Sendable {
     public static func open(_ configuration: Configuration) throws -> Vault {
         let directory = configuration.dataDirectory
         let lock = try takeLock(directory)
+        if !directory.isInitialized && directory.holdsStore {
+            // Not a missing store (run init) but a store without its root keys: nothing of it
+            // can be opened until the keyring is back.
+            throw VaultError.keyringMismatch(
+                "there is no keyring file at \(directory.keyring), but \(directory.store) holds a store: restore the keyring " +
+                "from the backup the store came from (if `tvault init` was interrupted before any tenant was created, run it again)")
+        }
         let keyring = try Keyring.load(path: directory.keyring)
         let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
         try keyring.verify(unlockKey: unlockKey.key)

@@ -45,7 +45,8 @@ struct GlobalOptions: ParsableArguments {
         return DataDirectory(path: dataDirectory).adminSocket
     }
 
-    /// The unlock secret: a passphrase from a file or the environment, else the key file.
+    /// The unlock secret: a passphrase from a file or the environment, else, for a store
+    /// unlocked with a passphrase, one typed at a terminal prompt, else the key file.
     func unlockSecret() throws -> UnlockSecret {
         if let passphraseFile {
             guard var bytes = FileManager.default.contents(atPath: passphraseFile).map({ Array($0) }) else {
@@ -58,6 +59,11 @@ struct GlobalOptions: ParsableArguments {
         if var fromEnvironment = ProcessInfo.processInfo.environment["TVAULT_PASSPHRASE"].map({ Array($0.utf8) }) {
             defer { fromEnvironment.zeroize() }
             return .passphrase(try SecretBytes(copying: fromEnvironment))
+        }
+        // A store unlocked with a passphrase, none given, and a terminal to ask on: ask.
+        if unlockKey == nil, Vault.keyringUsesPassphrase(DataDirectory(path: dataDirectory)),
+           let passphrase = try PassphrasePrompt.ask("Passphrase for \(dataDirectory): ") {
+            return .passphrase(passphrase)
         }
         return .keyFile(unlockKey ?? DataDirectory(path: dataDirectory).unlockKey)
     }

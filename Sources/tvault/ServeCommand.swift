@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
 
-    @Option(name: .customLong("erasure-delay"), help: "Seconds a shred may wait for its erasure epoch (epochs are batched); 0 runs each at once.")
+    @Option(name: .customLong("erasure-delay"), help: "Seconds a shred may wait for its erasure epoch (epochs are batched); 0 runs each at once; at most 2147483647.")
     var erasureDelay: Int = 60
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -49,7 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
     var unsafeNoSync = false
 
     func validate() throws {
-        guard erasureDelay >= 0 else { throw ValidationError("--erasure-delay must be 0 or more") }
+        guard (0...Int(Int32.max)).contains(erasureDelay) else {
+            throw ValidationError("--erasure-delay must be between 0 and \(Int32.max) seconds, not \(erasureDelay)")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
     }

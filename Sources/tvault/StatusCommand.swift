@@ -27,7 +27,8 @@ struct StatusCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let directory = DataDirectory(path: options.dataDirectory)
             let running = directory.isOwnedByAnotherProcess
-            let initialized = running || directory.isInitialized
+            // A store whose keyring is missing is there all the same: opening it says so (exit 2).
+            let initialized = running || directory.isInitialized || directory.holdsStore
             var figures: JSONObject?
             if initialized {
                 figures = try await AdminCall.run("status", params: Array("{}".utf8), options: options).object

@@ -114,23 +114,34 @@ struct TenantCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The tenant's name.") var name: String
-        @Option(name: .customLong("delay-days"), help: "Days to wait before shredding.") var delayDays: Int = 7
-        @Flag(help: "Shred at once, without a waiting period.") var now = false
+        @Option(name: .customLong("delay-days"), help: "Days to wait before shredding (default: 7; at most 36500).")
+        var delayDays: Int?
+        @Flag(help: "Shred at once, without a waiting period (not with --delay-days).") var now = false
         @Flag(help: "Do not ask for confirmation.") var yes = false
 
         func validate() throws {
             guard TenantName.isValid(name) else { throw ValidationError("tenant names match [a-z0-9][a-z0-9-]{0,62}") }
-            guard delayDays >= 0 else { throw ValidationError("--delay-days must be 0 or more") }
+            if let delayDays {
+                guard (0...Self.maxDelayDays).contains(delayDays) else {
+                    throw ValidationError("--delay-days must be between 0 and \(Self.maxDelayDays), not \(delayDays)")
+                }
+                guard !now else { throw ValidationError("--now and --delay-days contradict each other: give one") }
+            }
         }
+
+        /// The longest waiting period accepted: 100 years.
+        static let maxDelayDays = 36_500
+        static let defaultDelayDays = 7
 
         func run() async throws {
             try await runReportingErrors {
-                let when = now ? "now" : "in \(delayDays) day(s)"
+                let days = now ? 0 : delayDays ?? Self.defaultDelayDays
+                let when = now ? "now" : "in \(days) day(s)"
                 try Confirmation.require("Shred tenant \(name) and all its data \(when)?", yes: yes)
                 var params = JSONWriter()
                 params.object { w in
                     w.member("name", name)
-                    w.member("delay_ms", now ? 0 : Int64(delayDays) * 86_400_000)
+                    w.member("delay_ms", Int64(days) * 86_400_000)
                 }
                 let result = try await AdminCall.run("tenant.shred", params: params.bytes, options: options)
                 switch options.format {

@@ -14,6 +14,13 @@ struct ExitStatusTests {
         ["verify", "--no-such-flag"],
         ["compact", "extra-argument"],
         ["nonsense"],
+        // Values that would overflow a time computation, and options that contradict each other.
+        ["tenant", "shred", "acme", "--yes", "--delay-days", "36501"],
+        ["tenant", "shred", "acme", "--yes", "--delay-days", "9223372036854775807"],
+        ["tenant", "shred", "acme", "--yes", "--delay-days", "-1"],
+        ["tenant", "shred", "acme", "--yes", "--delay-days", "2", "--now"],
+        ["serve", "--erasure-delay", "9223372036854775807"],
+        ["serve", "--erasure-delay", "-1"],
     ])
     func usageErrors(_ arguments: [String]) throws {
         let run = try tvault(arguments + ["--data-dir", shortTemporaryPath()])
@@ -42,6 +49,28 @@ struct ExitStatusTests {
             #expect(run.stderr.contains("unlock secret"))
             #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/store/data.mdb")) == before)
             #expect(!FileManager.default.fileExists(atPath: destination + "/store/data.mdb"))
+        }
+    }
+
+    @Test("a store whose keyring is missing exits 2 and says so, and init does not take it over")
+    func missingKeyring() async throws {
+        try await withStore { directory in
+            try tvaultOK(["tenant", "create", "acme", "--data-dir", directory])
+            let keyring = directory + "/keyring"
+            let saved = try Data(contentsOf: URL(fileURLWithPath: keyring))
+            try FileManager.default.removeItem(atPath: keyring)
+            for command in [["stats"], ["status"], ["tenant", "list"], ["verify"]] {
+                let run = try tvault(command + ["--data-dir", directory, "--format", "json"])
+                expectStatus(run, 2)
+                #expect(run.stderr.contains("no keyring file at \(keyring)"), "\(run)")
+                #expect(!run.stderr.contains("run `tvault init`"))
+            }
+            expectStatus(try tvault(["init", "--data-dir", directory]), 1)
+            #expect(!FileManager.default.fileExists(atPath: keyring), "init replaced the keyring of a store with tenants")
+            // Put back, the store opens as before.
+            try saved.write(to: URL(fileURLWithPath: keyring))
+            let tenants = try tvaultOK(["tenant", "list", "--data-dir", directory, "--format", "json"]).json()["tenants"] as? [[String: Any]]
+            #expect(tenants?.compactMap { $0["name"] as? String } == ["acme"])
         }
     }
 

@@ -35,7 +35,9 @@ final class PseudoTerminal {
     let primary: Int32
     let secondary: Int32
 
-    init() throws {
+    /// With `raw` (the default), output reaches `primary` untranslated; without it the terminal
+    /// keeps a terminal's defaults (line editing, echo), as when a person types.
+    init(raw: Bool = true) throws {
         // posix_openpt and friends are not in the Glibc module: the same steps by hand.
         primary = open("/dev/ptmx", O_RDWR | O_NOCTTY)
         guard primary >= 0 else { throw CLITestError("no pseudo-terminal: \(String(cString: strerror(errno)))") }
@@ -48,10 +50,12 @@ final class PseudoTerminal {
         secondary = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
         guard secondary >= 0 else { throw CLITestError("cannot open /dev/pts/\(number)") }
         // Raw output: no "\n" → "\r\n" translation in what the test reads back.
-        var settings = termios()
-        tcgetattr(secondary, &settings)
-        cfmakeraw(&settings)
-        tcsetattr(secondary, TCSANOW, &settings)
+        if raw {
+            var settings = termios()
+            tcgetattr(secondary, &settings)
+            cfmakeraw(&settings)
+            tcsetattr(secondary, TCSANOW, &settings)
+        }
     }
 
     deinit {

@@ -102,6 +102,9 @@ struct RetentionExportTests {
                 for fixture in fixtures + [bystander] { try await vault.store(fixture) }
 
                 // Scheduled with the default waiting period: unusable at once, nothing deleted.
+                // A waiting period that would overflow the clock is refused, not a crash.
+                await #expect(throws: VaultError.self) { try await vault.scheduleTenantShred("acme", delayMilliseconds: .max) }
+                await #expect(throws: VaultError.self) { try await vault.scheduleTenantShred("acme", delayMilliseconds: -1) }
                 let (shredAt, none) = try await vault.scheduleTenantShred("acme")
                 #expect(none == nil)
                 #expect(shredAt >= Clock.nowMilliseconds() + Vault.defaultTenantShredDelay - 60_000)
@@ -112,6 +115,7 @@ struct RetentionExportTests {
                 }
                 await #expect(throws: VaultError.tenantShredded) { _ = try await vault.exportSubject(tenant: "acme", subjectID: "s") }
                 await #expect(throws: VaultError.tenantShredded) { try await vault.scheduleTenantShred("acme") }
+                await #expect(throws: VaultError.tenantShredded) { _ = try await vault.issueToken(tenants: ["acme"], scopes: [.read]) }
                 // Not due: the sweeper leaves it alone.
                 #expect(try await vault.shredDueTenants().isEmpty)
                 // A KEK rotation (an erasure epoch) may still run on it without losing anything.

@@ -1,0 +1,66 @@
+import Foundation
+import Glibc
+import Testing
+import TranscriptTestSupport
+
+/// A store unlocked with a passphrase asks for it on a terminal, without echoing it, when
+/// neither `--passphrase-file` nor `TVAULT_PASSPHRASE` gives it.
+@Suite("Passphrase prompt", .serialized)
+struct PassphrasePromptTests {
+    static let passphrase = "correct horse battery staple"
+
+    @Test("on a terminal the passphrase is asked for, not echoed, and opens the store; a wrong one exits 2")
+    func promptOnTerminal() throws {
+        let directory = shortTemporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let secret = ["TVAULT_PASSPHRASE": Self.passphrase]
+        try #require(try tvault(["init", "--data-dir", directory], environment: secret).status == 0)
+        try #require(try tvault(["tenant", "create", "acme", "--data-dir", directory], environment: secret).status == 0)
+
+        // Without a terminal nobody is asked: the error says how to give it.
+        let piped = try tvault(["tenant", "list", "--data-dir", directory])
+        expectStatus(piped, 2)
+        #expect(piped.stderr.contains("TVAULT_PASSPHRASE"))
+        #expect(piped.stderr.contains("terminal"))
+
+        let right = try Self.typed(Self.passphrase, ["tenant", "list", "--data-dir", directory, "--format", "json"])
+        #expect(right.status == 0, "\(right.terminal)")
+        #expect(right.terminal.contains("Passphrase for \(directory): "))
+        #expect(!right.terminal.contains("horse"), "the passphrase was echoed: \(right.terminal.debugDescription)")
+        #expect(right.stdout.contains(#""name":"acme""#))
+
+        let wrong = try Self.typed("wrong horse", ["tenant", "list", "--data-dir", directory])
+        #expect(wrong.status == 2, "\(wrong.terminal)")
+        #expect(wrong.terminal.contains("unlock secret"))
+        #expect(!wrong.terminal.contains("horse"))
+    }
+
+    /// Runs `tvault` with standard input and error on a terminal, types `line` once the
+    /// prompt shows, and returns the exit status, what the terminal showed and standard output.
+    static func typed(_ line: String, _ arguments: [String]) throws -> (status: Int32, terminal: String, stdout: String) {
+        let terminal = try PseudoTerminal(raw: false)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tvp-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = ChildProcess()
+        process.executableURL = URL(fileURLWithPath: tvaultBinary)
+        process.arguments = arguments
+        process.environment = childEnvironment()
+        process.standardInput = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
+        try process.run()
+        // Typed only once the prompt shows, as a person would: input that arrives before the
+        // echo is turned off is echoed by the terminal itself.
+        var shown = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !shown.contains("Passphrase for"), process.isRunning, Date() < deadline {
+            shown += terminal.readAvailable()
+        }
+        let typed = Array((line + "\n").utf8)
+        _ = typed.withUnsafeBytes { write(terminal.primary, $0.baseAddress, $0.count) }
+        process.waitUntilExit()
+        shown += terminal.readAvailable()
+        return (process.terminationStatus, shown, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+}
