@@ -4,6 +4,10 @@ import TranscriptCrypto
 /// Asks for a passphrase on the terminal, with echo off: the third way to give one, after
 /// `--passphrase-file` and `TVAULT_PASSPHRASE` (never an argument).
 enum PassphrasePrompt {
+    /// The terminal's settings while the prompt has echo off, for the signal handler that
+    /// restores them (a C handler captures nothing).
+    nonisolated(unsafe) static var savedTerminal = termios()
+
     /// The longest passphrase read, in bytes.
     static let maxBytes = 4096
 
@@ -16,9 +20,24 @@ enum PassphrasePrompt {
         var silent = original
         silent.c_lflag &= ~tcflag_t(ECHO)
         FileHandle.standardError.write(Data(prompt.utf8))
+        // Interrupted at the prompt, the terminal gets its echo back before the process ends.
+        savedTerminal = original
+        var restore = sigaction()
+        restore.__sigaction_handler.sa_handler = { signal in
+            tcsetattr(0, TCSAFLUSH, &PassphrasePrompt.savedTerminal)
+            Glibc.signal(signal, SIG_DFL)
+            raise(signal)
+        }
+        var previous = (sigaction(), sigaction(), sigaction())
+        sigaction(SIGINT, &restore, &previous.0)
+        sigaction(SIGTERM, &restore, &previous.1)
+        sigaction(SIGHUP, &restore, &previous.2)
         tcsetattr(0, TCSAFLUSH, &silent)
         defer {
             tcsetattr(0, TCSAFLUSH, &original)
+            sigaction(SIGINT, &previous.0, nil)
+            sigaction(SIGTERM, &previous.1, nil)
+            sigaction(SIGHUP, &previous.2, nil)
             FileHandle.standardError.write(Data("\n".utf8))
         }
         var line: [UInt8] = []

@@ -35,6 +35,36 @@ struct PassphrasePromptTests {
         #expect(!wrong.terminal.contains("horse"))
     }
 
+    @Test("interrupted at the prompt, the command gives the terminal its echo back")
+    func interruptedPrompt() throws {
+        let directory = shortTemporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try #require(try tvault(["init", "--data-dir", directory], environment: ["TVAULT_PASSPHRASE": Self.passphrase]).status == 0)
+        let terminal = try PseudoTerminal(raw: false)
+        let process = ChildProcess()
+        process.executableURL = URL(fileURLWithPath: tvaultBinary)
+        process.arguments = ["stats", "--data-dir", directory]
+        process.environment = childEnvironment()
+        process.standardInput = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
+        try process.run()
+        var shown = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !shown.contains("Passphrase for"), process.isRunning, Date() < deadline {
+            shown += terminal.readAvailable()
+        }
+        try #require(shown.contains("Passphrase for"), "no prompt: \(shown.debugDescription)")
+        var settings = termios()
+        tcgetattr(terminal.secondary, &settings)
+        #expect(settings.c_lflag & tcflag_t(ECHO) == 0, "echo is on while the passphrase is typed")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
+        tcgetattr(terminal.secondary, &settings)
+        #expect(settings.c_lflag & tcflag_t(ECHO) != 0, "the terminal was left without echo")
+    }
+
     /// Runs `tvault` with standard input and error on a terminal, types `line` once the
     /// prompt shows, and returns the exit status, what the terminal showed and standard output.
     static func typed(_ line: String, _ arguments: [String]) throws -> (status: Int32, terminal: String, stdout: String) {
