@@ -44,7 +44,10 @@ enum PassphrasePrompt {
         line.reserveCapacity(256)
         defer { line.zeroize() }
         var byte: UInt8 = 0
-        while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "\r") {
+        while true {
+            let count = read(0, &byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            guard count == 1, byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "\r") else { break }
             guard line.count < maxBytes else { throw CLIError.failure("the passphrase is longer than \(maxBytes) bytes") }
             line.append(byte)
         }
