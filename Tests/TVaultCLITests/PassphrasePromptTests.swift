@@ -40,20 +40,7 @@ struct PassphrasePromptTests {
         let directory = shortTemporaryPath()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try #require(try tvault(["init", "--data-dir", directory], environment: ["TVAULT_PASSPHRASE": Self.passphrase]).status == 0)
-        let terminal = try PseudoTerminal(raw: false)
-        let process = ChildProcess()
-        process.executableURL = URL(fileURLWithPath: tvaultBinary)
-        process.arguments = ["stats", "--data-dir", directory]
-        process.environment = childEnvironment()
-        process.standardInput = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
-        try process.run()
-        var shown = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !shown.contains("Passphrase for"), process.isRunning, Date() < deadline {
-            shown += terminal.readAvailable()
-        }
+        let (process, terminal, shown) = try Self.startAtPrompt(["stats", "--data-dir", directory], output: FileHandle.nullDevice)
         try #require(shown.contains("Passphrase for"), "no prompt: \(shown.debugDescription)")
         var settings = termios()
         tcgetattr(terminal.secondary, &settings)
@@ -65,32 +52,40 @@ struct PassphrasePromptTests {
         #expect(settings.c_lflag & tcflag_t(ECHO) != 0, "the terminal was left without echo")
     }
 
-    /// Runs `tvault` with standard input and error on a terminal, types `line` once the
-    /// prompt shows, and returns the exit status, what the terminal showed and standard output.
-    static func typed(_ line: String, _ arguments: [String]) throws -> (status: Int32, terminal: String, stdout: String) {
+    /// Starts `tvault` with standard input and error on a terminal that echoes, as a person's
+    /// does, and standard output to `output`; returns once the passphrase prompt shows (or the
+    /// process ended, or 60 s passed) with what the terminal showed so far.
+    static func startAtPrompt(_ arguments: [String], output: FileHandle) throws -> (process: ChildProcess, terminal: PseudoTerminal, shown: String) {
         let terminal = try PseudoTerminal(raw: false)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tvp-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
         let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: tvaultBinary)
         process.arguments = arguments
         process.environment = childEnvironment()
         process.standardInput = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
-        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardOutput = output
         process.standardError = FileHandle(fileDescriptor: terminal.secondary, closeOnDealloc: false)
         try process.run()
-        // Typed only once the prompt shows, as a person would: input that arrives before the
-        // echo is turned off is echoed by the terminal itself.
         var shown = ""
         let deadline = Date().addingTimeInterval(60)
         while !shown.contains("Passphrase for"), process.isRunning, Date() < deadline {
             shown += terminal.readAvailable()
         }
+        return (process, terminal, shown)
+    }
+
+    /// Runs `tvault` with standard input and error on a terminal, types `line` once the
+    /// prompt shows, and returns the exit status, what the terminal showed and standard output.
+    static func typed(_ line: String, _ arguments: [String]) throws -> (status: Int32, terminal: String, stdout: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tvp-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        // Typed only once the prompt shows, as a person would: input that arrives before the
+        // echo is turned off is echoed by the terminal itself.
+        let (process, terminal, prompted) = try startAtPrompt(arguments, output: try FileHandle(forWritingTo: output))
         let typed = Array((line + "\n").utf8)
         _ = typed.withUnsafeBytes { write(terminal.primary, $0.baseAddress, $0.count) }
         process.waitUntilExit()
-        shown += terminal.readAvailable()
+        let shown = prompted + terminal.readAvailable()
         return (process.terminationStatus, shown, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 }

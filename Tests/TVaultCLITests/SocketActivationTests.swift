@@ -7,21 +7,46 @@ import TranscriptTestSupport
 /// (`LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`) and readiness reported on `NOTIFY_SOCKET`.
 @Suite("Socket activation")
 struct SocketActivationTests {
-    /// A bound Unix socket of `type` at `path`, listening when it is a stream socket.
+    /// A bound Unix socket of `type` at `path`, listening when it is a stream socket. A path
+    /// `@name` binds `name` in the abstract namespace with its exact length, as systemd binds
+    /// `ListenStream=@name`.
     static func bound(_ path: String, type: Int32) throws -> Int32 {
         let fd = socket(AF_UNIX, type, 0)
         guard fd >= 0 else { throw CLITestError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
+        let abstract = path.hasPrefix("@")
+        let bytes = abstract ? [0] + Array(path.utf8.dropFirst()) : Array(path.utf8)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
+        let length = abstract ? MemoryLayout<sa_family_t>.size + bytes.count : MemoryLayout<sockaddr_un>.size
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(length)) }
         }
         guard status == 0 else { throw CLITestError("bind \(path): \(String(cString: strerror(errno)))") }
         if type == Int32(SOCK_STREAM.rawValue) { guard listen(fd, 16) == 0 else { throw CLITestError("listen") } }
         return fd
+    }
+
+    /// Starts `tvault serve --data-dir data` as systemd would: `descriptors` passed from 3 on,
+    /// `LISTEN_PID` its own pid (a shell that execs keeps it), `environment` added, standard
+    /// output and error into the file `output`.
+    static func serveActivated(
+        data: String, descriptors: [Int32], environment: [String: String], logLevel: String, output: String
+    ) throws -> ChildProcess {
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        let process = ChildProcess()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"LISTEN_PID=$$ exec "$0" "$@""#, tvaultBinary, "serve", "--data-dir", data, "--log-level", logLevel]
+        process.passedDescriptors = descriptors
+        process.environment = childEnvironment(environment.merging(["LISTEN_FDS": "\(descriptors.count)"]) { given, _ in given })
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = file
+        process.standardError = file
+        try process.run()
+        return process
     }
 
     /// The next datagram on `fd`, or `nil` after `seconds`.
@@ -47,20 +72,11 @@ struct SocketActivationTests {
             defer { close(client); close(admin); close(notify) }
 
             let outputPath = dir + "/serve.out"
-            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
             let data = dir + "/data"
-            let process = ChildProcess()
-            // systemd sets LISTEN_PID to the service's pid: a shell that execs keeps its own.
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", #"LISTEN_PID=$$ exec "$0" "$@""#, tvaultBinary, "serve", "--data-dir", data, "--log-level", "warning"]
             // Named in the order opposite to the descriptors: names, not positions, decide.
-            process.passedDescriptors = [admin, client]
-            process.environment = childEnvironment(["LISTEN_FDS": "2", "LISTEN_FDNAMES": "admin:tvault", "NOTIFY_SOCKET": notifyPath])
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
+            let process = try Self.serveActivated(
+                data: data, descriptors: [admin, client],
+                environment: ["LISTEN_FDNAMES": "admin:tvault", "NOTIFY_SOCKET": notifyPath], logLevel: "warning", output: outputPath)
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 
             let ready = Self.receive(notify, seconds: 60)
