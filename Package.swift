@@ -99,7 +99,10 @@ let package = Package(
         .testTarget(name: "TranscriptErasureTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto", "TranscriptTestSupport"]),
         .testTarget(
             name: "TranscriptServerTests",
-            dependencies: ["TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault", "TranscriptTestSupport"]
+            dependencies: [
+                "TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault", "TranscriptTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -38,6 +38,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private let dispatcher: Dispatcher
     private let registry: ConnectionRegistry
+    /// Where the writer thread leaves this event loop's append outcomes.
+    private let mailbox: CompletionMailbox
     private let connectionLimit: Int
     /// The most requests a connection may have in flight before reading pauses.
     static let maxInFlight = 256
@@ -64,9 +66,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
 
-    init(dispatcher: Dispatcher, registry: ConnectionRegistry, connectionLimit: Int, work: ConnectionWork) {
+    init(dispatcher: Dispatcher, registry: ConnectionRegistry, mailbox: CompletionMailbox, connectionLimit: Int, work: ConnectionWork) {
         self.dispatcher = dispatcher
         self.registry = registry
+        self.mailbox = mailbox
         self.connectionLimit = connectionLimit
         self.work = work
     }
@@ -179,10 +182,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let index = head + slots.count
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             // Called on the writer thread, which every connection waits for: the answer is
-            // encoded on this event loop instead.
+            // encoded on this event loop instead, woken once per batch through the mailbox.
             self.work.running += 1
-            ticket.whenComplete { outcome in
-                loop.eventLoop.execute {
+            let mailbox = mailbox
+            ticket.whenComplete(observer: mailbox) { outcome in
+                mailbox.post {
                     let (handler, context) = loop.value
                     handler.complete(index, with: notification ? nil : respond(outcome), context: context)
                 }

@@ -142,16 +142,20 @@ public final class TranscriptServer: Service, Sendable {
         let limits = configuration.limits
         let dispatcher = dispatcher
         let registry = registry
+        let mailboxes = CompletionMailboxes(group: group)
         let bootstrap = Self.listener(group: group, counting: registry)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let work = ConnectionWork()
+                    let mailbox = mailboxes.mailbox(for: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandlers([
                         ConnectionTimeoutHandler(
                             unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
                             idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false, work: work),
                         ByteToMessageHandler(LineFrameDecoder(maxLineBytes: limits.lineBytes)),
-                        ClientConnectionHandler(dispatcher: dispatcher, registry: registry, connectionLimit: limits.connections, work: work),
+                        ClientConnectionHandler(
+                            dispatcher: dispatcher, registry: registry, mailbox: mailbox,
+                            connectionLimit: limits.connections, work: work),
                     ])
                 }
             }

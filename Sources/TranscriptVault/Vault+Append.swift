@@ -10,8 +10,14 @@ public struct AppendTicket: Sendable {
 
     /// Calls `body` once the append is durable (or has failed), without a task: on the
     /// store's writer thread, so `body` must only hand the result on (to an event loop, say).
-    public func whenComplete(_ body: @escaping @Sendable (Result<AppendResult, any Error>) -> Void) {
-        ticket.whenComplete(body)
+    ///
+    /// With an `observer`, `body` should only hand the result to it; the observer is told once
+    /// per batch, after the callbacks of every append of the batch registered with it, so that
+    /// it can wake its event loop once for them all.
+    public func whenComplete(
+        observer: (any WriteBatchObserver)? = nil, _ body: @escaping @Sendable (Result<AppendResult, any Error>) -> Void
+    ) {
+        ticket.whenComplete(observer: observer, body)
     }
 }
 

@@ -21,10 +21,11 @@ final class Writer: @unchecked Sendable {
     private let environment: Environment
     private let condition = NSCondition()
     private var pending: [any WriteJob] = []
+    /// `pending.count`, readable without the lock (see `poll`).
+    private let queuedCount = Atomic<Int>(0)
     private var closed = false
-    /// The queue length at which a submission wakes the writer thread: 1 while it waits for
-    /// work or for the callers of a batch it gathers (each is applied as it comes), `Int.max`
-    /// while it commits (it looks again after).
+    /// The queue length at which a submission wakes the writer thread: 1 while it sleeps
+    /// waiting for work, `Int.max` while it commits or polls (it looks again after).
     private var wakeAt = 1
     /// A batch is being committed (by the writer thread or by a caller, see `enqueue`).
     private var committing = false
@@ -35,18 +36,21 @@ final class Writer: @unchecked Sendable {
     private var expected = 0
     private let finished = DispatchSemaphore(value: 0)
     private let maxBatch: Int
-    /// How long a batch may wait for more callers once concurrency has been seen.
-    private let gatherWindow: TimeInterval
+    /// How long a batch may wait for more callers once concurrency has been seen, in nanoseconds.
+    private let gatherWindow: UInt64
     /// Batches committed, for tests and statistics.
     private(set) nonisolated(unsafe) var batchCount = 0
 
     /// The gather window's default: a fraction of a flush.
     static let defaultGatherWindow: TimeInterval = 0.000_25
+    /// How long the thread looks out for the next write, awake, once a batch of concurrent
+    /// callers has been answered (about one client round trip), in nanoseconds.
+    static let pollWindow: UInt64 = 300_000
 
     init(environment: Environment, maxBatch: Int, gatherWindow: TimeInterval = Writer.defaultGatherWindow) {
         self.environment = environment
         self.maxBatch = max(maxBatch, 1)
-        self.gatherWindow = gatherWindow
+        self.gatherWindow = UInt64(max(gatherWindow, 0) * 1e9)
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "tvault-writer"
         thread.start()
@@ -73,7 +77,7 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         if closed {
             condition.unlock()
-            job.finish(failure: VaultError.unavailable("the store is shutting down"))
+            _ = job.finish(failure: VaultError.unavailable("the store is shutting down"))
             return WriteTicket(job: job)
         }
         if mayCommitHere && !committing && pending.isEmpty && expected <= 1 {
@@ -84,6 +88,7 @@ final class Writer: @unchecked Sendable {
             return WriteTicket(job: job)
         }
         pending.append(job)
+        queuedCount.store(pending.count, ordering: .relaxed)
         // Each needless wake-up is a futex call and a context switch on the submitting thread.
         if pending.count >= wakeAt { condition.signal() }
         condition.unlock()
@@ -103,6 +108,11 @@ final class Writer: @unchecked Sendable {
     private func loop() {
         condition.lock()
         while true {
+            if expected > 1 && pending.isEmpty && !committing && !closed {
+                // Concurrent callers are about to come back with their next write: look out for
+                // them awake, so that none of them pays for waking this thread.
+                _ = poll(until: DispatchTime.now().uptimeNanoseconds + Self.pollWindow)
+            }
             wakeAt = 1
             while committing || (pending.isEmpty && !closed) { condition.wait() }
             if pending.isEmpty {
@@ -127,6 +137,7 @@ final class Writer: @unchecked Sendable {
         let take = min(pending.count, limit)
         let jobs = Array(pending[0..<take])
         pending.removeFirst(take)
+        queuedCount.store(pending.count, ordering: .relaxed)
         return jobs
     }
 
@@ -140,6 +151,24 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         committing = false
         expected = min(ran + others, maxBatch)
+    }
+
+    /// Polls, yielding the processor to any other thread that can run, until a job is queued
+    /// or `deadline` (uptime nanoseconds) passes; returns whether one is. Called, and returns,
+    /// with `condition` locked.
+    ///
+    /// Used for at most ``pollWindow`` while callers are expected back: waking a sleeping
+    /// thread costs the waker a system call and, on a virtual machine whose idle processors
+    /// halt, an interrupt to another processor, all on the path every caller of the batch waits
+    /// on.
+    private func poll(until deadline: UInt64) -> Bool {
+        wakeAt = .max
+        condition.unlock()
+        while queuedCount.load(ordering: .relaxed) == 0 && DispatchTime.now().uptimeNanoseconds < deadline {
+            sched_yield()
+        }
+        condition.lock()
+        return !pending.isEmpty
     }
 
     /// How many jobs are queued now.
@@ -161,12 +190,16 @@ final class Writer: @unchecked Sendable {
                 // After the map grew, the body runs again: every job taken so far with it.
                 for job in jobs { try job.apply(txn) }
                 guard gathering > jobs.count else { return }
-                let deadline = Date(timeIntervalSinceNow: gatherWindow)
+                let deadline = DispatchTime.now().uptimeNanoseconds + gatherWindow
                 condition.lock()
                 while jobs.count < gathering && !closed {
                     if pending.isEmpty {
+                        // Awake for a round trip, asleep for the rest of a longer window.
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if poll(until: min(deadline, now + Self.pollWindow)) { continue }
+                        let left = Int64(bitPattern: deadline &- DispatchTime.now().uptimeNanoseconds)
                         wakeAt = 1
-                        guard condition.wait(until: deadline) else { break }
+                        guard left > 0, condition.wait(until: Date(timeIntervalSinceNow: Double(left) / 1e9)) else { break }
                         continue
                     }
                     let more = takePending(upTo: maxBatch - jobs.count)
@@ -180,14 +213,18 @@ final class Writer: @unchecked Sendable {
             }
             batchCount += 1
             others = queued()
-            for job in jobs { job.finish(failure: nil) }
+            var observers = BatchObservers()
+            for job in jobs { observers.add(job.finish(failure: nil)) }
+            observers.notify()
         } catch {
             others = queued()
             if jobs.count > 1 {
                 // Find the job that broke the transaction: run each alone.
                 for job in jobs { run([job]) }
             } else {
-                jobs[0].finish(failure: Self.map(error))
+                var observers = BatchObservers()
+                observers.add(jobs[0].finish(failure: Self.map(error)))
+                observers.notify()
             }
         }
         return (jobs.count, others)
@@ -208,7 +245,34 @@ protocol WriteJob: AnyObject {
     /// Runs the job in `txn`; throws only storage errors, which abort the batch.
     func apply(_ txn: WriteTransaction) throws
     /// Resumes the caller: with `failure` when the batch failed, else with the job's outcome.
-    func finish(failure: (any Error)?)
+    /// Returns the observer its callback was registered with, to be told once the batch's
+    /// jobs have all been finished.
+    func finish(failure: (any Error)?) -> (any WriteBatchObserver)?
+}
+
+/// Delivers the outcomes of a batch's jobs together: a ticket's callback registered with an
+/// observer only hands its outcome to it (quickly, on the writer thread), and the observer is
+/// told once when the batch's jobs have all been finished, so that it can wake its consumer
+/// once per batch instead of once per job.
+public protocol WriteBatchObserver: AnyObject, Sendable {
+    /// Called on the writer thread after every callback of a batch registered with this
+    /// observer has run (or on the registering thread, right after the callback, when the
+    /// outcome was known at registration). Must be quick.
+    func batchFinished()
+}
+
+/// The distinct observers of one batch, in first-seen order.
+struct BatchObservers {
+    private var observers: [any WriteBatchObserver] = []
+
+    mutating func add(_ observer: (any WriteBatchObserver)?) {
+        guard let observer, !observers.contains(where: { $0 === observer }) else { return }
+        observers.append(observer)
+    }
+
+    func notify() {
+        for observer in observers { observer.batchFinished() }
+    }
 }
 
 /// The durable result of a queued write, to be awaited.
@@ -222,8 +286,9 @@ struct WriteTicket<T: Sendable>: Sendable {
 
     /// Calls `body` with the outcome once the job's batch has committed (or failed): on the
     /// writer thread, or at once on the caller's if it is already known. `body` must be quick.
-    func whenComplete(_ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        job.whenComplete(body)
+    /// With an `observer`, that is told after `body` once the batch's jobs are all finished.
+    func whenComplete(observer: (any WriteBatchObserver)? = nil, _ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        job.whenComplete(observer: observer, body)
     }
 }
 
@@ -232,7 +297,7 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
     // guarded by its mutex and moves once from pending to done.
     enum Waiter {
         case task(CheckedContinuation<T, any Error>)
-        case callback(@Sendable (Result<T, any Error>) -> Void)
+        case callback(@Sendable (Result<T, any Error>) -> Void, (any WriteBatchObserver)?)
     }
 
     enum State {
@@ -261,7 +326,7 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         }
     }
 
-    func finish(failure: (any Error)?) {
+    func finish(failure: (any Error)?) -> (any WriteBatchObserver)? {
         let result: Result<T, any Error>
         if let failure {
             result = .failure(failure)
@@ -276,9 +341,9 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
             return waiter
         }
         switch waiter {
-        case .task(let continuation): continuation.resume(with: result)
-        case .callback(let body): body(result)
-        case nil: break
+        case .task(let continuation): continuation.resume(with: result); return nil
+        case .callback(let body, let observer): body(result); return observer
+        case nil: return nil
         }
     }
 
@@ -288,8 +353,11 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         }
     }
 
-    func whenComplete(_ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        if let ready = wait(.callback(body)) { body(ready) }
+    func whenComplete(observer: (any WriteBatchObserver)?, _ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        if let ready = wait(.callback(body, observer)) {
+            body(ready)
+            observer?.batchFinished()
+        }
     }
 
     /// Registers the one waiter, or returns the outcome when it is already known.

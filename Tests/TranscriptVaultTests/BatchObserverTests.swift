@@ -1,0 +1,112 @@
+import Foundation
+import Synchronization
+import Testing
+import TranscriptStorage
+import TranscriptTestSupport
+@testable import TranscriptVault
+
+/// A ticket's callback may be registered with a ``WriteBatchObserver``: the observer is told
+/// once per batch, after every callback of that batch registered with it, so that a server can
+/// wake each event loop once per batch instead of once per append.
+@Suite("Writer: batch observers")
+struct BatchObserverTests {
+    /// What happened, in order: callbacks as "cb<n>", observers' notifications by name.
+    final class Log: Sendable {
+        private let events = Mutex<[String]>([])
+        func add(_ event: String) { events.withLock { $0.append(event) } }
+        var all: [String] { events.withLock { $0 } }
+
+        /// Waits (up to 30 s, a hang detector) until `event` has happened `count` times.
+        func wait(for event: String, count: Int = 1) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while all.filter({ $0 == event }).count < count {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("\(event) did not happen \(count) times: \(all)")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    final class Observer: WriteBatchObserver {
+        let name: String
+        let log: Log
+        init(_ name: String, _ log: Log) { self.name = name; self.log = log }
+        func batchFinished() { log.add(name) }
+    }
+
+    static func put(_ writer: Writer, _ environment: Environment, _ key: String) -> WriteTicket<Void> {
+        writer.enqueue { txn in _ = try txn.put(Array(key.utf8), forKey: Array(key.utf8), in: environment["t"]) }
+    }
+
+    @Test("each observer hears once per batch, after every callback of the batch registered with it")
+    func oncePerBatchAfterItsCallbacks() async throws {
+        try await WriterGatherTests.withWriter { environment, writer in
+            let log = Log()
+            let a = Observer("A", log), b = Observer("B", log)
+            // Three puts in a batch that waits (30 s window) for a fourth caller.
+            let early = try await WriterGatherTests.gatheringBatch(writer, environment, keys: ["k0", "k1", "k2"])
+            for (index, ticket) in early.enumerated() {
+                ticket.whenComplete(observer: index == 1 ? b : a) { _ in log.add("cb\(index)") }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(log.all.isEmpty, "told before the batch committed")
+            let before = writer.batchCount
+            Self.put(writer, environment, "k3").whenComplete(observer: a) { _ in log.add("cb3") }
+            try await log.wait(for: "A")
+            try await log.wait(for: "B")
+            let events = log.all
+            #expect(writer.batchCount - before == 1, "the four puts did not share one batch")
+            #expect(Set(events) == ["cb0", "cb1", "cb2", "cb3", "A", "B"], "\(events)")
+            #expect(events.filter { $0 == "A" }.count == 1 && events.filter { $0 == "B" }.count == 1, "\(events)")
+            let position = { (event: String) in try #require(events.firstIndex(of: event)) }
+            for callback in ["cb0", "cb2", "cb3"] { #expect(try position(callback) < position("A"), "\(events)") }
+            #expect(try position("cb1") < position("B"), "\(events)")
+
+            // The next batch (which waits for the four callers of this one) tells it again.
+            for index in 4..<8 {
+                Self.put(writer, environment, "k\(index)").whenComplete(observer: a) { _ in log.add("cb\(index)") }
+            }
+            try await log.wait(for: "A", count: 2)
+            let later = Array(log.all.dropFirst(events.count))
+            #expect(later == ["cb4", "cb5", "cb6", "cb7", "A"], "\(later)")
+            #expect(writer.batchCount - before == 2)
+        }
+    }
+
+    @Test("an outcome known when the callback is registered runs it and tells the observer at once")
+    func knownOutcomeTellsAtOnce() async throws {
+        try await WriterGatherTests.withWriter { environment, writer in
+            writer.close()
+            let log = Log()
+            Self.put(writer, environment, "late").whenComplete(observer: Observer("A", log)) { result in
+                if case .failure(VaultError.unavailable) = result { log.add("refused") } else { log.add("unexpected \(result)") }
+            }
+            // On this thread, before whenComplete returned.
+            #expect(log.all == ["refused", "A"])
+        }
+    }
+
+    @Test("a job whose batch fails still has its callback run and its observer told")
+    func failedBatchTells() async throws {
+        // A map too small for the value, that may not grow: the batch fails with a storage error.
+        try await withTemporaryDirectory { dir in
+            var options = Environment.Options()
+            options.initialMapSize = 64 << 10
+            options.maximumMapSize = 64 << 10
+            options.durable = false
+            let environment = try Environment(path: dir + "/store", databases: ["t"], options: options)
+            let writer = Writer(environment: environment, maxBatch: 512)
+            defer { writer.close() }
+            let log = Log()
+            let big = [UInt8](repeating: 7, count: 1 << 20)
+            writer.enqueue { txn in _ = try txn.put(big, forKey: [1], in: environment["t"]) }
+                .whenComplete(observer: Observer("A", log)) { result in
+                    if case .failure(VaultError.unavailable) = result { log.add("failed") } else { log.add("unexpected \(result)") }
+                }
+            try await log.wait(for: "A")
+            #expect(log.all == ["failed", "A"])
+        }
+    }
+}
