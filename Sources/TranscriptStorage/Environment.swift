@@ -284,6 +284,17 @@ public final class Environment: @unchecked Sendable {
         usedAtCheckpoint = usage.usedBytes
     }
 
+    /// Starts the kernel writing `data.mdb`'s dirty pages, as ``Writeback`` does on its timer
+    /// (no wait, no device flush); does nothing without durability.
+    ///
+    /// For the writer to call between batches: the pages of each commit then leave a few at a
+    /// time instead of in bursts, and a flush of the redo log no longer waits behind a burst
+    /// (at 16 connections here, the flush's p99 went from about 2.3 ms to 0.3 ms).
+    public func startWriteback() {
+        guard redo != nil else { return }
+        _ = sync_file_range(dataFile, 0, 0, UInt32(TVAULT_SYNC_FILE_RANGE_WRITE))
+    }
+
     /// With durability a checkpoint, else a plain flush of `data.mdb`. Called with `logLock` held.
     func checkpointOrSync() throws {
         if redo != nil { try checkpoint() } else { try LMDBError.check(mdb_env_sync(handle, 1)) }

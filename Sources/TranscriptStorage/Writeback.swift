@@ -2,7 +2,9 @@ internal import CTranscriptLMDB
 internal import Glibc
 
 /// A thread that starts the kernel writing `data.mdb`'s dirty pages every ``interval``
-/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: no wait, no device flush).
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`: no wait, no device flush). Under load the writer
+/// thread also does so after each batch (``Environment/startWriteback()``); this thread covers
+/// commits made elsewhere (a lone caller's, an administrator's).
 ///
 /// A durable environment commits LMDB without flushing and flushes `data.mdb` only at a
 /// checkpoint; without this, every page written since the last checkpoint would be written out

@@ -216,6 +216,10 @@ final class Writer: @unchecked Sendable {
             var observers = BatchObservers()
             for job in jobs { observers.add(job.finish(failure: nil)) }
             observers.notify()
+            // While the callers turn around: the batch's pages go to the disk now, a few at a
+            // time, instead of in a burst every few milliseconds that a later flush of the
+            // redo log would queue behind.
+            environment.startWriteback()
         } catch {
             others = queued()
             if jobs.count > 1 {
