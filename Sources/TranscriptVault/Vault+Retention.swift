@@ -58,7 +58,14 @@ extension Vault {
             let (receipt, evict) = try await writer.submit { [self] txn -> (Receipt?, [[UInt8]]) in
                 guard let record = try tenantRecord(tenant.name, in: txn), record.state == .active else { return (nil, []) }
                 var deleted: [[UInt8]] = []
-                for ck in expired where try deleteConversation(tenant: record.number, conversation: ck, in: txn) {
+                for ck in expired {
+                    // Judged again here: an append committed since the scan, already acknowledged,
+                    // makes the conversation current, and a retention changed since counts.
+                    let key = Schema.conversationKey(tenant: record.number, conversation: ck)
+                    guard let current = try txn.withValue(in: db.conversations, forKey: key, { try ConversationRecord(decoding: $0) }),
+                          Self.isExpired(current, tenantDays: record.retentionDays, now: now),
+                          try deleteConversation(tenant: record.number, conversation: ck, in: txn)
+                    else { continue }
                     deleted.append(.bigEndian(record.number) + ck)
                 }
                 guard !deleted.isEmpty else { return (nil, []) }
@@ -86,9 +93,7 @@ extension Vault {
                 var expired: [[UInt8]] = []
                 var entry = try cursor.seek(atLeast: prefix)
                 while let current = entry, current.key.hasPrefix(prefix) {
-                    let record = try ConversationRecord(decoding: current.value)
-                    let days = record.retentionDays >= 0 ? record.retentionDays : tenant.retentionDays
-                    if days > 0, record.updatedAt + Int64(days) * 86_400_000 <= now {
+                    if Self.isExpired(try ConversationRecord(decoding: current.value), tenantDays: tenant.retentionDays, now: now) {
                         expired.append(Array(current.key[prefix.count...]))
                     }
                     entry = try cursor.next()
@@ -96,5 +101,12 @@ extension Vault {
                 return expired
             }
         }
+    }
+
+    /// Whether `record` was last updated longer ago than its retention (its own, or else the
+    /// tenant's `tenantDays`; none when negative) allows, judged at `now`.
+    static func isExpired(_ record: ConversationRecord, tenantDays: Int32, now: Int64) -> Bool {
+        let days = record.retentionDays >= 0 ? record.retentionDays : tenantDays
+        return days > 0 && record.updatedAt + Int64(days) * 86_400_000 <= now
     }
 }

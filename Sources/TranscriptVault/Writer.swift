@@ -40,6 +40,8 @@ final class Writer: @unchecked Sendable {
     private let gatherWindow: UInt64
     /// Batches committed, for tests and statistics.
     private(set) nonisolated(unsafe) var batchCount = 0
+    /// Jobs queued and not yet taken into a batch, for tests.
+    var queuedJobs: Int { queuedCount.load(ordering: .relaxed) }
 
     /// The gather window's default: a fraction of a flush.
     static let defaultGatherWindow: TimeInterval = 0.000_25
