@@ -17,12 +17,14 @@ public struct Receipt: Sendable, Equatable {
 
     /// What a shred removed.
     public enum Target: String, Sendable, CaseIterable {
-        /// One conversation (`conversation.delete`, retention).
+        /// One conversation (`conversation.delete`).
         case conversation
         /// Every conversation of a subject (`subject.erase`).
         case subject
         /// A whole tenant (the CLI).
         case tenant
+        /// The conversations a retention sweep found expired.
+        case retention
     }
 
     /// The receipt id, for `receipt.get`.

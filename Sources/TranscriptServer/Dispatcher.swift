@@ -200,10 +200,14 @@ public final class Dispatcher: Sendable {
 
     /// The wire form of an engine receipt.
     static func wire(_ receipt: TranscriptVault.Receipt) -> TranscriptAPI.Receipt {
-        TranscriptAPI.Receipt(
-            id: receipt.id,
-            status: receipt.status == .erased ? .erased : .pending,
-            target: TranscriptAPI.Receipt.Target(rawValue: receipt.target.rawValue) ?? .conversation)
+        let target: TranscriptAPI.Receipt.Target
+        switch receipt.target {
+        case .conversation: target = .conversation
+        case .subject: target = .subject
+        case .tenant: target = .tenant
+        case .retention: target = .retention
+        }
+        return TranscriptAPI.Receipt(id: receipt.id, status: receipt.status == .erased ? .erased : .pending, target: target)
     }
 
     /// The tenant a request acts on: the named one if the token covers it, else the token's
