@@ -130,7 +130,7 @@ final class Writer: @unchecked Sendable {
             // applied as they come, so that the wait overlaps their work. A lone caller
             // (expected <= 1) never waits.
             let gather = expected > 1 && batch.count < expected
-            commit(batch, gathering: gather ? min(expected, maxBatch) : 0)
+            commit(batch, gathering: gather ? min(expected, maxBatch) : 0, startingWriteback: true)
         }
     }
 
@@ -146,10 +146,16 @@ final class Writer: @unchecked Sendable {
     /// Commits `batch`, and with `gathering` > 0 the jobs that arrive within the gather window
     /// until there are that many, with `condition` unlocked around the transaction: called, and
     /// returns, with it locked. Sets `expected` for the next batch.
-    private func commit(_ batch: [any WriteJob], gathering: Int = 0) {
+    ///
+    /// With `startingWriteback` (on the writer thread), the batch's pages are then sent to the
+    /// disk while its callers turn around, a few at a time, instead of in a burst every few
+    /// milliseconds that a later flush of the redo log would queue behind. Not on a caller's
+    /// thread, which has its answer to write first.
+    private func commit(_ batch: [any WriteJob], gathering: Int = 0, startingWriteback: Bool = false) {
         committing = true
         condition.unlock()
         let (ran, others) = run(batch, gathering: gathering)
+        if startingWriteback { environment.startWriteback() }
         condition.lock()
         committing = false
         expected = min(ran + others, maxBatch)
@@ -218,10 +224,6 @@ final class Writer: @unchecked Sendable {
             var observers = BatchObservers()
             for job in jobs { observers.add(job.finish(failure: nil)) }
             observers.notify()
-            // While the callers turn around: the batch's pages go to the disk now, a few at a
-            // time, instead of in a burst every few milliseconds that a later flush of the
-            // redo log would queue behind.
-            environment.startWriteback()
         } catch {
             others = queued()
             if jobs.count > 1 {
