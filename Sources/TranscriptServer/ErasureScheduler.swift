@@ -11,6 +11,8 @@ public final class ErasureScheduler: Service, Sendable {
     let delayMilliseconds: Int64
     let sweepIntervalMilliseconds: Int64
     let logger: Logger
+    /// The time, in ms since the epoch, by which shreds, retention and epochs fall due.
+    let clock: @Sendable () -> Int64
     private enum Wake {
         case idle
         case waiting(CheckedContinuation<Void, Never>)
@@ -23,11 +25,17 @@ public final class ErasureScheduler: Service, Sendable {
     /// - Parameters:
     ///   - delayMilliseconds: the longest a shred waits for its erasure epoch (0: at once).
     ///   - sweepIntervalMilliseconds: how often due tenant shreds and retention are checked.
-    public init(vault: Vault, delayMilliseconds: Int64 = 60_000, sweepIntervalMilliseconds: Int64 = 60_000, logger: Logger) {
+    ///   - clock: the time, in ms since the epoch, by which things fall due (tests pass a
+    ///     future one to age what they stored).
+    public init(
+        vault: Vault, delayMilliseconds: Int64 = 60_000, sweepIntervalMilliseconds: Int64 = 60_000, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { Clock.nowMilliseconds() }
+    ) {
         self.vault = vault
         self.delayMilliseconds = delayMilliseconds
         self.sweepIntervalMilliseconds = sweepIntervalMilliseconds
         self.logger = logger
+        self.clock = clock
     }
 
     public func run() async throws {
@@ -41,11 +49,11 @@ public final class ErasureScheduler: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var lastSweep: Int64 = 0
             while !Task.isCancelled {
-                let now = Clock.nowMilliseconds()
+                let now = self.clock()
                 if now - lastSweep >= self.sweepIntervalMilliseconds {
                     lastSweep = now
-                    await self.attempt("tenant shreds") { _ = try await self.vault.shredDueTenants() }
-                    await self.attempt("retention sweep") { _ = try await self.vault.sweepRetention() }
+                    await self.attempt("tenant shreds") { _ = try await self.vault.shredDueTenants(now: now) }
+                    await self.attempt("retention sweep") { _ = try await self.vault.sweepRetention(now: now) }
                 }
                 if let since = try? self.vault.pendingErasureSince(), now - since >= self.delayMilliseconds {
                     await self.attempt("erasure epoch") {

@@ -57,9 +57,11 @@ extension Vault {
     }
 
     /// Shreds every tenant whose waiting period is over. Run by the server's scheduler.
+    ///
+    /// - Parameter now: the time to judge by (ms since the epoch); the clock when `nil`.
     @discardableResult
-    public func shredDueTenants() async throws -> [Receipt] {
-        let now = Clock.nowMilliseconds()
+    public func shredDueTenants(now: Int64? = nil) async throws -> [Receipt] {
+        let now = now ?? Clock.nowMilliseconds()
         var receipts: [Receipt] = []
         for record in try tenantRecords() where record.state == .shredScheduled && record.shredAt <= now {
             receipts.append(try await shredTenantNow(record.name))
