@@ -221,21 +221,29 @@ final class Writer: @unchecked Sendable {
             }
             batchCount += 1
             others = queued()
-            var observers = BatchObservers()
-            for job in jobs { observers.add(job.finish(failure: nil)) }
-            observers.notify()
+            Self.finish(jobs, failure: nil)
         } catch {
             others = queued()
             if jobs.count > 1 {
                 // Find the job that broke the transaction: run each alone.
                 for job in jobs { run([job]) }
             } else {
-                var observers = BatchObservers()
-                observers.add(jobs[0].finish(failure: Self.map(error)))
-                observers.notify()
+                Self.finish(jobs, failure: Self.map(error))
             }
         }
         return (jobs.count, others)
+    }
+
+    /// Resumes the callers of `jobs` (with `failure`, or each its outcome), then tells each
+    /// distinct observer of their callbacks once.
+    private static func finish(_ jobs: [any WriteJob], failure: (any Error)?) {
+        var observers: [any WriteBatchObserver] = []
+        for job in jobs {
+            if let observer = job.finish(failure: failure), !observers.contains(where: { $0 === observer }) {
+                observers.append(observer)
+            }
+        }
+        for observer in observers { observer.batchFinished() }
     }
 
     static func map(_ error: any Error) -> any Error {
@@ -267,20 +275,6 @@ public protocol WriteBatchObserver: AnyObject, Sendable {
     /// observer has run (or on the registering thread, right after the callback, when the
     /// outcome was known at registration). Must be quick.
     func batchFinished()
-}
-
-/// The distinct observers of one batch, in first-seen order.
-struct BatchObservers {
-    private var observers: [any WriteBatchObserver] = []
-
-    mutating func add(_ observer: (any WriteBatchObserver)?) {
-        guard let observer, !observers.contains(where: { $0 === observer }) else { return }
-        observers.append(observer)
-    }
-
-    func notify() {
-        for observer in observers { observer.batchFinished() }
-    }
 }
 
 /// The durable result of a queued write, to be awaited.
