@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TranscriptTestSupport
 @testable import TranscriptServer
 
 /// The writer thread posts append outcomes to an event loop's mailbox and wakes the loop once
@@ -16,8 +17,7 @@ struct CompletionMailboxTests {
 
         /// Waits (up to 30 s, a hang detector) for `count` entries.
         func wait(for count: Int) async throws {
-            let deadline = ContinuousClock.now + .seconds(30)
-            while indices.count < count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+            _ = try await eventually(within: 30) { indices.count >= count }
         }
     }
 

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 import TranscriptServer
+import TranscriptTestSupport
 import TranscriptVault
 
 /// `ErasureScheduler` run as a service in a `ServiceGroup`, as `tvault serve` runs it, over a
@@ -54,24 +55,13 @@ struct ErasureSchedulerTests {
         return result
     }
 
-    /// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
-    /// The bound is generous: it keeps a broken scheduler from hanging the run, nothing more.
-    static func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            if try condition() { return true }
-            if Date() > deadline { return false }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     @Test("a shred's receipt becomes erased without anyone asking, and the root epoch advances")
     func shredIsErased() async throws {
         try await Self.withScheduler(delayMilliseconds: 0) { vault in
             let epochBefore = try vault.status().epoch
             let receipt = try await vault.shredConversation(tenant: "acme", conversationID: "c1")
             #expect(receipt.target == .conversation)
-            let erased = try await Self.eventually { try vault.receipt(id: receipt.id).status == .erased }
+            let erased = try await eventually { try vault.receipt(id: receipt.id).status == .erased }
             #expect(erased, "the receipt stayed \(String(describing: try? vault.receipt(id: receipt.id).status))")
             #expect(try vault.status().epoch > epochBefore)
             #expect(try vault.pendingErasureSince() == nil)
@@ -101,7 +91,7 @@ struct ErasureSchedulerTests {
             #expect(receipt == nil)
             #expect(shredAt > 0)
             #expect(try vault.tenant(named: "beta").state == .shredScheduled)
-            let shredded = try await Self.eventually { try vault.tenant(named: "beta").state == .shredded }
+            let shredded = try await eventually { try vault.tenant(named: "beta").state == .shredded }
             #expect(shredded, "tenant beta is still \(String(describing: try? vault.tenant(named: "beta").state))")
             #expect(try vault.tenant(named: "acme").state == .active)
         }
@@ -116,7 +106,7 @@ struct ErasureSchedulerTests {
             // already running: it sees the retention once it is set.
             try await vault.setRetention(tenant: "acme", conversationID: "c2", days: 30)
             try await vault.setRetention(tenant: "acme", days: 1)
-            let gone = try await Self.eventually {
+            let gone = try await eventually {
                 do { _ = try vault.read(tenant: "acme", conversationID: "c1"); return false } catch VaultError.notFound { return true }
             }
             #expect(gone, "c1 outlived its retention")
@@ -125,7 +115,7 @@ struct ErasureSchedulerTests {
             #expect(sweep["conversations"] == "1")
             let receiptID = try #require(sweep["receipt"])
             #expect(try vault.receipt(id: receiptID).target == .retention)
-            let erased = try await Self.eventually { try vault.receipt(id: receiptID).status == .erased }
+            let erased = try await eventually { try vault.receipt(id: receiptID).status == .erased }
             #expect(erased, "the retention receipt stayed \(String(describing: try? vault.receipt(id: receiptID).status))")
         }
     }
@@ -151,11 +141,11 @@ struct ErasureSchedulerTests {
         defer { vault.close() }
         #expect(try vault.tenant(named: "beta").state == .shredScheduled)
         try await Self.runScheduler(on: vault, delayMilliseconds: 0) { vault in
-            let shredded = try await Self.eventually { try vault.tenant(named: "beta").state == .shredded }
+            let shredded = try await eventually { try vault.tenant(named: "beta").state == .shredded }
             #expect(shredded, "tenant beta is still \(String(describing: try? vault.tenant(named: "beta").state))")
             let shred = try #require(try vault.auditRecords().last { $0.action == "shred.tenant" }, "no shred.tenant in the audit log")
             let receiptID = try #require(shred["receipt"])
-            let erased = try await Self.eventually { try vault.receipt(id: receiptID).status == .erased }
+            let erased = try await eventually { try vault.receipt(id: receiptID).status == .erased }
             #expect(erased, "the tenant's receipt stayed \(String(describing: try? vault.receipt(id: receiptID).status))")
             #expect(try vault.read(tenant: "acme", conversationID: "c1").messages.count == 1)
         }

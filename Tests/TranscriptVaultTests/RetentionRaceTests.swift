@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TranscriptTestSupport
 @testable import TranscriptVault
 
 /// The retention sweeper judges expiry in a read snapshot, then deletes in a later write job.
@@ -27,9 +28,7 @@ struct RetentionRaceTests {
                     tenant: "acme", conversationID: "aged", messages: [sampleMessage("aged", 2)]))
                 let sweep = Task { try await vault.sweepRetention(now: judgedAt) }
                 // The sweep has scanned once its delete is queued behind the append.
-                let deadline = ContinuousClock.now + .seconds(30)
-                while vault.writer.queuedJobs < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-                #expect(vault.writer.queuedJobs == 2, "the sweep did not queue its delete")
+                #expect(try await eventually(within: 30) { vault.writer.queuedJobs == 2 }, "the sweep did not queue its delete")
                 gate.open()
 
                 let appended = try await append.value()
