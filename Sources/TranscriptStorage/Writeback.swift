@@ -61,6 +61,12 @@ final class Writeback: @unchecked Sendable {
         if running { pthread_join(thread, nil) }
     }
 
+    /// Starts the kernel writing the file's dirty pages now, on the calling thread. A failure
+    /// only means the checkpoint writes those pages itself.
+    func start() {
+        _ = sync_file_range(fd, 0, 0, UInt32(TVAULT_SYNC_FILE_RANGE_WRITE))
+    }
+
     private func run() {
         pthread_mutex_lock(mutex)
         while !stopped {
@@ -74,8 +80,7 @@ final class Writeback: @unchecked Sendable {
             pthread_cond_timedwait(condition, mutex, &deadline)
             if stopped { break }
             pthread_mutex_unlock(mutex)
-            // A failure only means the checkpoint writes those pages itself.
-            _ = sync_file_range(fd, 0, 0, UInt32(TVAULT_SYNC_FILE_RANGE_WRITE))
+            start()
             pthread_mutex_lock(mutex)
         }
         pthread_mutex_unlock(mutex)
