@@ -122,6 +122,9 @@ public final class Dispatcher: Sendable {
         if params.messages.contains(where: { $0.count > limits.messageBytes }) {
             throw RPCError.tooLarge("a message is larger than \(limits.messageBytes) bytes", field: "messages")
         }
+        if let metadata = params.metadata, metadata.count > limits.messageBytes {
+            throw RPCError.tooLarge("metadata larger than \(limits.messageBytes) bytes", field: "metadata")
+        }
         return try vault.enqueueAppend(AppendRequest(
             tenant: tenant, conversationID: params.conversationID, messages: params.messages,
             subjectID: params.subjectID, format: params.format, metadata: params.metadata,

@@ -133,7 +133,7 @@ struct ErrorCodeTests {
         }
     }
 
-    @Test("-32013 for too many messages or a message too large; nothing is stored")
+    @Test("-32013 for too many messages, a message or metadata too large; nothing is stored")
     func tooLarge() async throws {
         try await withServer(configure: {
             $0.limits.messagesPerAppend = 10
@@ -157,6 +157,13 @@ struct ErrorCodeTests {
 
             let fresh = await serverError { _ = try await client.append(AppendParams(conversationID: "new", messages: [big])) }
             #expect(fresh?.code == RPCError.Code.tooLarge)
+
+            // Metadata is held to the message limit, and the answer names it.
+            let bigMetadata = await serverError {
+                _ = try await client.append(AppendParams(conversationID: "c", messages: [sampleMessage("t", 1)], metadata: big))
+            }
+            #expect(bigMetadata?.code == RPCError.Code.tooLarge)
+            #expect(bigMetadata?.field == "metadata")
 
             // At the limits exactly, both are accepted.
             let fits = bytes(#"{"c":""# + String(repeating: "y", count: 1024 - 8) + #""}"#)
