@@ -9,8 +9,9 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show whether the store exists, whether a server owns it, and a few figures.",
         discussion: """
             Works while the server runs (through admin.sock) and offline. Exits with 1
-            when the data directory holds no store (the answer is printed all the same), 2
-            when the store cannot be unlocked.
+            when the data directory holds no store, or when a server owns it but is not
+            reachable at the admin socket (its figures are then null); the answer is printed
+            all the same. Exits with 2 when the store cannot be unlocked.
 
             Example:
               tvault status --data-dir /var/lib/tvault --format json
@@ -30,8 +31,16 @@ struct StatusCommand: AsyncParsableCommand {
             // A store whose keyring is missing is there all the same: opening it says so (exit 2).
             let initialized = running || directory.isInitialized || directory.holdsStore
             var figures: JSONObject?
+            // A server whose admin socket is elsewhere is still found (by its lock): say so,
+            // then fail with the path tried.
+            var unreachable: (any Error)?
             if initialized {
-                figures = try await AdminCall.run("status", params: Array("{}".utf8), options: options).object
+                do {
+                    figures = try await AdminCall.run("status", params: Array("{}".utf8), options: options).object
+                } catch {
+                    guard running else { throw error }
+                    unreachable = error
+                }
             }
             var out = JSONWriter()
             out.object { w in
@@ -61,6 +70,7 @@ struct StatusCommand: AsyncParsableCommand {
                     Output.line("Audit records:  \(figures["audit_records"]?.numberValue?.text ?? "?")")
                 }
             }
+            if let unreachable { throw unreachable }
             if !initialized {
                 throw CLIError.failure("no store in \(directory.path) (create one with tvault init or tvault serve)")
             }

@@ -23,6 +23,14 @@ struct AdminSocketOptionTests {
             expectStatus(lost, 1)
             #expect(lost.stderr.contains(directory + "/admin.sock"))
             #expect(lost.stderr.contains("--admin-socket"))
+            // `status` still answers: a server owns the store, its figures are out of reach.
+            let lostStatus = try tvault(["status", "--data-dir", directory, "--format", "json"])
+            expectStatus(lostStatus, 1)
+            #expect(lostStatus.stderr.contains(directory + "/admin.sock"))
+            let partial = try lostStatus.json()
+            #expect(partial["server_running"] as? Bool == true)
+            #expect(partial["initialized"] as? Bool == true)
+            #expect(partial["tenants"] is NSNull)
 
             let created = try tvaultOK(["tenant", "create", "beta", "--data-dir", directory, "--admin-socket", adminSocket, "--format", "json"]).json()
             #expect(created["tenant"] as? String == "beta")
