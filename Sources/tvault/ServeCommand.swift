@@ -18,8 +18,13 @@ struct ServeCommand: AsyncParsableCommand {
             for it, printed once. SIGTERM or SIGINT stops the server gracefully: requests
             already read are answered, acknowledged writes are durable.
 
+            With --format json the output is JSON lines: on the first run
+            {"event":"created","data_dir":...,"unlock_key":...,"tenant":"default","token":"tvt_..."},
+            then, once the sockets are bound, {"event":"listening","socket":...,"admin_socket":...}.
+
             Example:
               tvault serve                                # ./.tvault
+              tvault serve --format json                  # for scripts: JSON lines
               tvault serve --data-dir /var/lib/tvault --unlock-key /etc/tvault/unlock.key
               tvault serve --max-message-bytes 1048576 --rate-limit 100 --rate-burst 500
             """
@@ -81,15 +86,15 @@ struct ServeCommand: AsyncParsableCommand {
             if firstRun {
                 let tenant = try await vault.createTenant("default")
                 let token = try await vault.issueToken(tenants: [tenant.name], scopes: Set(TokenScope.allCases))
-                Output.line("Created a new store in \(configuration.dataDirectory.path)")
-                if case .keyFile(let path) = configuration.unlock {
-                    Output.line("  unlock key: \(path)  (keep it apart from backups of the store)")
-                }
-                Output.line("  tenant:     \(tenant.name)")
-                Output.line("  token:      \(token.token)  (shown only now)")
+                var unlockKey: String?
+                if case .keyFile(let path) = configuration.unlock { unlockKey = path }
+                // Printed at once: should the sockets fail to bind, the token is not lost.
+                Self.announceCreated(format: options.format, dataDirectory: configuration.dataDirectory.path,
+                                     tenant: tenant.name, token: token.token, unlockKey: unlockKey)
             }
+            let format = options.format
             let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) { sockets in
-                Output.line("Listening on \(sockets.client)")
+                Self.announceListening(format: format, sockets: sockets)
             }
             let scheduler = ErasureScheduler(vault: vault, delayMilliseconds: Int64(erasureDelay) * 1000, logger: logger)
             let group = ServiceGroup(configuration: .init(
@@ -101,6 +106,47 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError.failure("the server stopped: \(error)")
             }
             vault.close()
+        }
+    }
+
+    /// Prints the new store's tenant and token (shown only now): as text, a few lines; as JSON,
+    /// the line `{"event":"created",...}`.
+    private static func announceCreated(format: OutputFormat, dataDirectory: String, tenant: String, token: String, unlockKey: String?) {
+        switch format {
+        case .text:
+            Output.line("Created a new store in \(dataDirectory)")
+            if let unlockKey {
+                Output.line("  unlock key: \(unlockKey)  (keep it apart from backups of the store)")
+            }
+            Output.line("  tenant:     \(tenant)")
+            Output.line("  token:      \(token)  (shown only now)")
+        case .json:
+            var out = JSONWriter()
+            out.object { w in
+                w.member("event", "created")
+                w.member("data_dir", dataDirectory)
+                w.member("unlock_key", unlockKey)
+                w.member("tenant", tenant)
+                w.member("token", token)
+            }
+            Output.raw(out.bytes)
+        }
+    }
+
+    /// Prints where the server listens, once its sockets are bound: as text `Listening on PATH`;
+    /// as JSON the line `{"event":"listening","socket":...,"admin_socket":...}`.
+    private static func announceListening(format: OutputFormat, sockets: ListeningSockets) {
+        switch format {
+        case .text:
+            Output.line("Listening on \(sockets.client)")
+        case .json:
+            var out = JSONWriter()
+            out.object { w in
+                w.member("event", "listening")
+                w.member("socket", sockets.client)
+                w.member("admin_socket", sockets.admin)
+            }
+            Output.raw(out.bytes)
         }
     }
 

@@ -145,7 +145,7 @@ final class ServerProcess {
     private let outputFile: String
 
     /// Starts `tvault serve --data-dir directory` (plus `arguments`) and returns once it prints
-    /// "Listening on".
+    /// "Listening on" (or, with `--format json`, its `listening` event).
     init(directory: String, arguments: [String] = [], timeout: Double = 60) throws {
         self.directory = directory
         outputFile = directory + ".serve-out"
@@ -161,7 +161,7 @@ final class ServerProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
-            if text.contains("Listening on") { break }
+            if text.contains("Listening on") || text.contains(#""event":"listening""#) { break }
             guard process.isRunning else { throw CLITestError("tvault serve exited: \(text)") }
             guard Date() < deadline else {
                 stop()
