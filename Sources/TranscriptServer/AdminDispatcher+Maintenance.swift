@@ -23,11 +23,11 @@ extension AdminDispatcher {
         case "stats":
             try reader.allow([])
             let vault = vault
-            Self.write(try await Self.offload { try vault.stats() }, to: &out)
+            Self.write(try await Vault.offload { try vault.stats() }, to: &out)
         case "verify":
             try reader.allow([])
             let vault = vault
-            return Self.encode(try await Self.offload { try vault.verify() })
+            return Self.encode(try await Vault.offload { try vault.verify() })
         case "backup":
             try reader.allow(["destination"])
             let backup = try await vault.backup(to: try reader.string("destination"))
@@ -164,16 +164,6 @@ extension AdminDispatcher {
                     w.member(field.name, field.value)
                 }
             }
-        }
-    }
-
-    /// Runs blocking work (a full scan) on a thread of its own, off the event loops and the
-    /// cooperative pool.
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.name = "tvault-admin"
-            thread.start()
         }
     }
 }

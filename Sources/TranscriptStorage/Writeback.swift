@@ -33,6 +33,7 @@ final class Writeback: @unchecked Sendable {
         pthread_condattr_destroy(&attributes)
         let context = Unmanaged.passRetained(self).toOpaque()
         let status = pthread_create(&thread, nil, { context in
+            nameCurrentThread("tvault-writebk")
             let writeback = Unmanaged<Writeback>.fromOpaque(context!).takeRetainedValue()
             writeback.run()
             return nil

@@ -225,12 +225,14 @@ extension Vault {
         return Int(info.st_size)
     }
 
-    /// Runs blocking work (a long copy) on a thread of its own, off the cooperative pool
-    /// that the server's connections share.
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking work (a long copy, a full scan) on a thread of its own, off the event
+    /// loops and the cooperative pool that the server's connections share.
+    public static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.name = "tvault-maintenance"
+            let thread = Thread {
+                nameCurrentThread("tvault-maint")
+                continuation.resume(with: Result { try body() })
+            }
             thread.start()
         }
     }

@@ -53,8 +53,10 @@ final class Writer: @unchecked Sendable {
         self.environment = environment
         self.maxBatch = max(maxBatch, 1)
         self.gatherWindow = UInt64(max(gatherWindow, 0) * 1e9)
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "tvault-writer"
+        let thread = Thread { [unowned self] in
+            nameCurrentThread("tvault-writer")
+            self.loop()
+        }
         thread.start()
     }
 
