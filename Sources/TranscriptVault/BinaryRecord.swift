@@ -52,6 +52,13 @@ struct RecordReader {
         guard try u8() == expected else { throw VaultError.recordCorrupted(kind) }
     }
 
+    /// Reads a format byte that must lie in `accepted`, and returns it.
+    mutating func version(in accepted: ClosedRange<UInt8>) throws -> UInt8 {
+        let found = try u8()
+        guard accepted.contains(found) else { throw VaultError.recordCorrupted(kind) }
+        return found
+    }
+
     func finish() throws {
         guard remaining == 0 else { throw VaultError.recordCorrupted(kind) }
     }

@@ -105,17 +105,26 @@ extension Vault {
         let ck = keys.hash(request.conversationID, domain: "conversation")
         let conversationKey = Schema.conversationKey(tenant: tenant.number, conversation: ck)
 
-        var idempotency: (key: [UInt8], content: [UInt8])?
+        // The record key of an idempotency key (a keyed hash of an identifier, like the
+        // conversation's), and what it remembers from an earlier append.
+        var idempotencyRecordKey: [UInt8]?
+        var previous: IdempotencyRecord?
         if let idempotencyKey = request.idempotencyKey {
             let key = Schema.idempotencyKey(tenant: tenant.number, conversation: ck, key: keys.hash(idempotencyKey, domain: "idempotency"))
-            let content = contentHash(request, keys: keys)
-            if let previous = try txn.withValue(in: db.idempotency, forKey: key, { try IdempotencyRecord(decoding: $0) }) {
-                guard previous.conversation == ck, KeyedHash.constantTimeEqual(previous.contentHash, content) else {
-                    throw VaultError.conflict
-                }
-                return AppendResult(conversationID: request.conversationID, firstSeq: previous.firstSeq, lastSeq: previous.lastSeq)
-            }
-            idempotency = (key, content)
+            idempotencyRecordKey = key
+            previous = try txn.withValue(in: db.idempotency, forKey: key) { try IdempotencyRecord(decoding: $0) }
+        }
+        let stored = try txn.withValue(in: db.conversations, forKey: conversationKey) { try ConversationRecord(decoding: $0) }
+        if let previous {
+            // A retry is answered from the record, if it carries the same content. The content
+            // hash is keyed with the conversation's DEK, so it is as gone as the messages once the
+            // conversation is shredded (records of format 1 used the tenant's index key).
+            guard previous.conversation == ck, let stored else { throw VaultError.conflict }
+            let content = previous.format == 1
+                ? Self.idempotencyContentHash(request, key: keys.indexKey.key)
+                : Self.idempotencyContentHash(request, key: try dataKey(tenant: keys, conversation: ck, record: stored).key)
+            guard KeyedHash.constantTimeEqual(previous.contentHash, content) else { throw VaultError.conflict }
+            return AppendResult(conversationID: request.conversationID, firstSeq: previous.firstSeq, lastSeq: previous.lastSeq)
         }
 
         let subjectHash = request.subjectID.map { keys.hash($0, domain: "subject") }
@@ -123,7 +132,7 @@ extension Vault {
         let dek: KeyBox
         var previousUpdate: Int64?
         var newSubject = false
-        if let existing = try txn.withValue(in: db.conversations, forKey: conversationKey, { try ConversationRecord(decoding: $0) }) {
+        if let existing = stored {
             conversation = existing
             previousUpdate = existing.updatedAt
             dek = try dataKey(tenant: keys, conversation: ck, record: existing)
@@ -196,15 +205,20 @@ extension Vault {
         if newSubject, let subjectHash {
             try txn.put([], forKey: Schema.subjectKey(tenant: tenant.number, subject: subjectHash, conversation: ck), in: db.subjects)
         }
-        if let idempotency {
-            let record = IdempotencyRecord(conversation: ck, firstSeq: firstSeq, lastSeq: lastSeq, contentHash: idempotency.content)
-            try txn.put(record.encoded(), forKey: idempotency.key, in: db.idempotency)
+        if let idempotencyRecordKey {
+            let record = IdempotencyRecord(conversation: ck, firstSeq: firstSeq, lastSeq: lastSeq,
+                                           contentHash: Self.idempotencyContentHash(request, key: dek.key))
+            try txn.put(record.encoded(), forKey: idempotencyRecordKey, in: db.idempotency)
         }
         return AppendResult(conversationID: request.conversationID, firstSeq: firstSeq, lastSeq: lastSeq)
     }
 
     /// A keyed hash of everything an append carries, to tell a retry from a different request.
-    private func contentHash(_ request: AppendRequest, keys: TenantKeys) -> [UInt8] {
+    ///
+    /// Keyed with the conversation's DEK (domain-separated from its use as the AEAD key): a
+    /// hash keyed with a key that outlives the conversation would let whoever holds the current
+    /// keys confirm a guess of a shredded conversation's content against an old copy.
+    static func idempotencyContentHash(_ request: AppendRequest, key: borrowing SecretKey) -> [UInt8] {
         var content = RecordWriter(capacity: request.messages.reduce(64) { $0 + $1.count + 4 })
         content.blob(Array(request.conversationID.utf8))
         content.blob(Array((request.subjectID ?? "").utf8)); content.u8(request.subjectID == nil ? 0 : 1)
@@ -212,7 +226,7 @@ extension Vault {
         content.blob(request.metadata ?? []); content.u8(request.metadata == nil ? 0 : 1)
         content.u32(UInt32(request.messages.count))
         for message in request.messages { content.blob(message) }
-        return KeyedHash.hash(content.bytes, key: keys.indexKey.key, domain: "idempotency-content")
+        return KeyedHash.hash(content.bytes, key: key, domain: "idempotency-content")
     }
 
     /// The conversation's DEK, from the cache or unwrapped under the tenant's KEK.

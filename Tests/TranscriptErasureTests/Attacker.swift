@@ -72,6 +72,21 @@ struct Attacker {
                 || deks.contains { $0.key == key }
         }
 
+        /// Whether the guess `request` of an append's content is confirmed by an idempotency
+        /// record of a copy, trying every recovered index key and DEK as the hash's key.
+        func confirms(_ request: AppendRequest) -> Bool {
+            let keys = indexKeys.map(\.key) + deks.map(\.key)
+            return keys.contains { raw in
+                guard raw.count == SecretKey.byteCount else { return false }
+                do {
+                    let key = try SecretKey(filling: { target in raw.withUnsafeBytes { target.copyMemory(from: $0) } })
+                    return evidence.idempotencyHashes.contains(Vault.idempotencyContentHash(request, key: key))
+                } catch {
+                    return false
+                }
+            }
+        }
+
         /// Whether any record of the conversation `ck` of `tenant` was opened.
         func opened(tenant: UInt32, ck: [UInt8]) -> Bool {
             deks.contains { $0.tenant == tenant && $0.ck == ck }
@@ -99,6 +114,9 @@ struct Attacker {
         var conversations: [UInt32: Set<[UInt8]>] = [:]
         var sealedMetadata: Set<SealedMetadata> = []
         var messages: Set<SealedMessage> = []
+        /// The content hashes of idempotency records: a guess of an append's content can be
+        /// confirmed against them by anyone holding the key they were made with.
+        var idempotencyHashes: Set<[UInt8]> = []
         var copiesOpened = 0
         var filesScanned = 0
     }
@@ -177,6 +195,9 @@ struct Attacker {
                     var entry = try cursor.first()
                     while let current = entry {
                         let key = Array(current.key)
+                        if database == Schema.idempotency, let record = try? IdempotencyRecord(decoding: current.value) {
+                            evidence.idempotencyHashes.insert(record.contentHash)
+                        }
                         if key.count == length {
                             let tenant = key[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                             let ck = database == Schema.subjects ? Array(key[20..<36])

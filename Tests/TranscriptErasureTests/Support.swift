@@ -75,16 +75,25 @@ struct Fixture: Sendable, Hashable {
     }
 }
 
-extension Vault {
-    /// Appends the fixture's messages (first one with subject and metadata).
-    func store(_ fixture: Fixture) async throws {
-        _ = try await append(AppendRequest(
-            tenant: fixture.tenant, conversationID: fixture.id, messages: [fixture.messages[0]],
-            subjectID: fixture.subject, format: "test.chat", metadata: fixture.metadata))
-        if fixture.messages.count > 1 {
-            _ = try await append(AppendRequest(
-                tenant: fixture.tenant, conversationID: fixture.id, messages: Array(fixture.messages[1...])))
+extension Fixture {
+    /// The appends that store the fixture: the first message with subject and metadata, then
+    /// the others; each with an idempotency key, so that its idempotency record exists too.
+    var appends: [AppendRequest] {
+        var requests = [AppendRequest(
+            tenant: tenant, conversationID: id, messages: [messages[0]],
+            subjectID: subject, format: "test.chat", metadata: metadata, idempotencyKey: "first-\(id)")]
+        if messages.count > 1 {
+            requests.append(AppendRequest(
+                tenant: tenant, conversationID: id, messages: Array(messages[1...]), idempotencyKey: "rest-\(id)"))
         }
+        return requests
+    }
+}
+
+extension Vault {
+    /// Appends the fixture's messages (see ``Fixture/appends``).
+    func store(_ fixture: Fixture) async throws {
+        for request in fixture.appends { _ = try await append(request) }
     }
 
     /// Every message of a conversation, following pages to the end.

@@ -40,6 +40,20 @@ struct VerifiedErasureTests {
                 #expect(loot.reveals(message), "\(survivor.id) did not decrypt with the current keys", sourceLocation: sourceLocation)
             }
         }
+        // Nor can a guess of a shredded append's content be confirmed against its idempotency
+        // record, which the copies taken before the shred still hold; a survivor's can (the
+        // check is not vacuous: the attacker holds the survivors' keys).
+        #expect(!loot.evidence.idempotencyHashes.isEmpty, sourceLocation: sourceLocation)
+        for victim in victims {
+            for request in victim.appends {
+                #expect(!loot.confirms(request), "a shredded append's content was confirmed: \(victim.id)", sourceLocation: sourceLocation)
+            }
+        }
+        for survivor in survivors {
+            for request in survivor.appends {
+                #expect(loot.confirms(request), "\(survivor.id)'s content was not confirmed with the current keys", sourceLocation: sourceLocation)
+            }
+        }
     }
 
     @Test("a shredded conversation cannot be decrypted from any copy once its epoch is done")

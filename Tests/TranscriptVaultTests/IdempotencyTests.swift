@@ -1,4 +1,5 @@
 import Testing
+import TranscriptStorage
 @testable import TranscriptVault
 
 /// A retried append with the same idempotency key is answered, not stored again.
@@ -30,6 +31,54 @@ struct IdempotencyTests {
                 #expect(try Self.messageCount(vault) == 4)
                 let summary = try #require(try vault.list(tenant: "acme", query: ListQuery()).conversations.first)
                 #expect(summary.messageCount == 4)
+            }
+        }
+    }
+
+    /// The idempotency record of `key` on conversation `c` of `acme`, with its record key.
+    static func storedRecord(_ vault: Vault, key: String = "key-1") throws -> (key: [UInt8], record: IdempotencyRecord, keys: TenantKeys, dek: KeyBox) {
+        try vault.environment.read { txn in
+            let tenant = try #require(try vault.tenantRecord("acme", in: txn))
+            let keys = try vault.keys(for: tenant)
+            let ck = keys.hash("c", domain: "conversation")
+            let recordKey = Schema.idempotencyKey(tenant: tenant.number, conversation: ck, key: keys.hash(key, domain: "idempotency"))
+            let record = try #require(try txn.withValue(in: vault.db.idempotency, forKey: recordKey) { try IdempotencyRecord(decoding: $0) })
+            let conversation = try #require(try txn.withValue(in: vault.db.conversations,
+                                                              forKey: Schema.conversationKey(tenant: tenant.number, conversation: ck)) {
+                try ConversationRecord(decoding: $0)
+            })
+            return (recordKey, record, keys, try vault.dataKey(tenant: keys, conversation: ck, record: conversation))
+        }
+    }
+
+    @Test("the content hash is keyed with the conversation's DEK, not with a key that outlives a shred")
+    func contentHashKeyedWithDEK() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withNewVault(dir) { vault in
+                _ = try await vault.append(Self.request())
+                let (_, record, keys, dek) = try Self.storedRecord(vault)
+                #expect(record.format == 2)
+                #expect(record.contentHash == Vault.idempotencyContentHash(Self.request(), key: dek.key))
+                #expect(record.contentHash != Vault.idempotencyContentHash(Self.request(), key: keys.indexKey.key))
+            }
+        }
+    }
+
+    @Test("a record of format 1 (content hash under the index key, from earlier versions) still answers its retry")
+    func formatOneRecord() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withNewVault(dir) { vault in
+                let first = try await vault.append(Self.request())
+                let (recordKey, record, keys, _) = try Self.storedRecord(vault)
+                let old = IdempotencyRecord(conversation: record.conversation, firstSeq: record.firstSeq, lastSeq: record.lastSeq,
+                                            contentHash: Vault.idempotencyContentHash(Self.request(), key: keys.indexKey.key), format: 1)
+                try vault.environment.write { txn in try txn.put(old.encoded(), forKey: recordKey, in: vault.db.idempotency) }
+                #expect(try Self.storedRecord(vault).record.format == 1)
+                #expect(try await vault.append(Self.request()) == first)
+                await #expect(throws: VaultError.conflict) {
+                    _ = try await vault.append(Self.request(messages: [sampleMessage("other", 1)]))
+                }
+                #expect(try Self.messageCount(vault) == 2)
             }
         }
     }
