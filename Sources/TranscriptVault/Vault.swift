@@ -137,6 +137,29 @@ public final class Vault: Sendable {
         return false
     }
 
+    /// What to do about a store found without its keyring.
+    static func missingKeyring(_ directory: DataDirectory) -> String {
+        "there is no keyring file at \(directory.keyring), but \(directory.store) holds a store: restore the keyring " +
+            "from the backup the store came from (if `tvault init` was interrupted before any tenant was created, run it again)"
+    }
+
+    /// Whether the store holds nothing but the metadata `initialize` writes before the keyring
+    /// (what an interrupted `init` leaves): no other metadata, no record in any other database.
+    static func holdsOnlyInitMetadata(_ txn: ReadTransaction, _ environment: Environment) throws -> Bool {
+        let initKeys: Set<[UInt8]> = [Schema.MetaKey.format, Schema.MetaKey.storeID, Schema.MetaKey.rootEpoch, Schema.MetaKey.nextTenant]
+        for name in Schema.all where name != Schema.meta {
+            if try txn.entryCount(in: environment[name]) > 0 { return false }
+        }
+        return try txn.withCursor(environment[Schema.meta]) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                guard initKeys.contains(Array(current.key)) else { return false }
+                entry = try cursor.next()
+            }
+            return true
+        }
+    }
+
     /// Opens an initialised store and unlocks it.
     ///
     /// - Throws: ``VaultError/notInitialized(_:)``, ``VaultError/storeLocked(_:)``, or an unlock
@@ -148,9 +171,7 @@ public final class Vault: Sendable {
         if !directory.isInitialized && directory.holdsStore {
             // Not a missing store (run init) but a store without its root keys: nothing of it
             // can be opened until the keyring is back.
-            throw VaultError.keyringMismatch(
-                "there is no keyring file at \(directory.keyring), but \(directory.store) holds a store: restore the keyring " +
-                "from the backup the store came from (if `tvault init` was interrupted before any tenant was created, run it again)")
+            throw VaultError.keyringMismatch(missingKeyring(directory))
         }
         let keyring = try Keyring.load(path: directory.keyring)
         let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
@@ -193,12 +214,23 @@ public final class Vault: Sendable {
     /// With a key-file unlock secret whose file does not exist, a new key file is generated
     /// (mode 0400). With a passphrase, Argon2id parameters are chosen from
     /// ``Configuration/passphraseCost`` and kept in the keyring.
+    ///
+    /// - Throws: ``VaultError/alreadyInitialized(_:)`` when the directory holds a keyring;
+    ///   ``VaultError/keyringMismatch(_:)`` when it holds a store without its keyring (anything
+    ///   beyond the metadata an interrupted `init` leaves), in which case nothing is created.
     public static func initialize(_ configuration: Configuration) throws -> Vault {
         let directory = configuration.dataDirectory
         try directory.create()
         let lock = try takeLock(directory)
         if directory.isInitialized {
             throw VaultError.alreadyInitialized("\(directory.path) already holds a keyring")
+        }
+        // A store is here without its keyring: only what an interrupted `init` leaves (its own
+        // metadata, nothing else) is initialised again. Anything more is a store whose keyring
+        // is missing, and is left as it is, with nothing created beside it.
+        let environment = try openEnvironment(configuration)
+        guard try environment.read({ try holdsOnlyInitMetadata($0, environment) }) else {
+            throw VaultError.keyringMismatch(missingKeyring(directory))
         }
         let kdf: Keyring.KDF
         switch configuration.unlock {
@@ -213,15 +245,8 @@ public final class Vault: Sendable {
         let unlockKey = KeyBox(try keyring.unlockKey(with: configuration.unlock))
         let root = try SecretKey.random()
         keyring.entries = [try keyring.sealing(root: root, epoch: 1, unlockKey: unlockKey.key)]
-        let environment = try openEnvironment(configuration)
         try environment.write { txn in
             let meta = environment[Schema.meta]
-            // Metadata without a keyring is what a crash during an earlier `init` leaves; it
-            // is replaced as long as no tenant was ever created.
-            if try txn.value(in: meta, forKey: Schema.MetaKey.format) != nil,
-               try txn.entryCount(in: environment[Schema.tenants]) > 0 {
-                throw VaultError.alreadyInitialized("\(directory.store) already holds a store")
-            }
             try txn.put([Schema.formatVersion], forKey: Schema.MetaKey.format, in: meta)
             try txn.put(storeID, forKey: Schema.MetaKey.storeID, in: meta)
             try txn.put(.bigEndian(UInt64(1)), forKey: Schema.MetaKey.rootEpoch, in: meta)

@@ -50,7 +50,8 @@ struct GlobalOptions: ParsableArguments {
     func unlockSecret() throws -> UnlockSecret {
         if let passphraseFile {
             guard var bytes = FileManager.default.contents(atPath: passphraseFile).map({ Array($0) }) else {
-                throw CLIError.failure("cannot read the passphrase file \(passphraseFile)")
+                // A missing unlock secret, like a missing key file: the store cannot be unlocked.
+                throw CLIError(description: "cannot read the passphrase file \(passphraseFile)", exitCode: 2)
             }
             defer { bytes.zeroize() }
             while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }

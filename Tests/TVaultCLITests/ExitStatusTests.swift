@@ -52,7 +52,7 @@ struct ExitStatusTests {
         }
     }
 
-    @Test("a store whose keyring is missing exits 2 and says so, and init does not take it over")
+    @Test("a store whose keyring is missing exits 2 and says so, and neither init nor serve takes it over")
     func missingKeyring() async throws {
         try await withStore { directory in
             try tvaultOK(["tenant", "create", "acme", "--data-dir", directory])
@@ -65,12 +65,50 @@ struct ExitStatusTests {
                 #expect(run.stderr.contains("no keyring file at \(keyring)"), "\(run)")
                 #expect(!run.stderr.contains("run `tvault init`"))
             }
-            expectStatus(try tvault(["init", "--data-dir", directory]), 1)
-            #expect(!FileManager.default.fileExists(atPath: keyring), "init replaced the keyring of a store with tenants")
+            // Neither init nor serve takes the store over, nor makes anything beside it, even with
+            // the unlock key gone too: both exit 2 and name the missing keyring.
+            let unlockKey = directory + "/unlock.key"
+            let savedKey = try Data(contentsOf: URL(fileURLWithPath: unlockKey))
+            try FileManager.default.removeItem(atPath: unlockKey)
+            for command in [["init"], ["serve"]] {
+                let run = try tvault(command + ["--data-dir", directory])
+                expectStatus(run, 2)
+                #expect(run.stderr.contains("no keyring file at \(keyring)"), "\(run)")
+                #expect(!FileManager.default.fileExists(atPath: keyring), "\(command[0]) replaced the keyring of a store with tenants")
+                #expect(!FileManager.default.fileExists(atPath: unlockKey), "\(command[0]) made a new unlock key")
+            }
             // Put back, the store opens as before.
+            try savedKey.write(to: URL(fileURLWithPath: unlockKey))
             try saved.write(to: URL(fileURLWithPath: keyring))
             let tenants = try tvaultOK(["tenant", "list", "--data-dir", directory, "--format", "json"]).json()["tenants"] as? [[String: Any]]
             #expect(tenants?.compactMap { $0["name"] as? String } == ["acme"])
+        }
+    }
+
+    @Test("a store with no tenant yet whose keyring is missing is not initialised again: its store id stays")
+    func missingKeyringNoTenant() async throws {
+        try await withStore { directory in
+            // A token key and an audit record exist already; a new keyring could open neither.
+            let before = try tvaultOK(["audit", "tail", "--data-dir", directory, "--format", "json"]).stdout
+            let keyring = directory + "/keyring"
+            let saved = try Data(contentsOf: URL(fileURLWithPath: keyring))
+            try FileManager.default.removeItem(atPath: keyring)
+            let run = try tvault(["init", "--data-dir", directory])
+            expectStatus(run, 2)
+            #expect(!FileManager.default.fileExists(atPath: keyring))
+            try saved.write(to: URL(fileURLWithPath: keyring))
+            let after = try tvault(["audit", "tail", "--data-dir", directory, "--format", "json"])
+            expectStatus(after, 0)
+            #expect(after.stdout == before, "the store changed: \(after)")
+        }
+    }
+
+    @Test("a passphrase file that cannot be read exits 2, like any missing unlock secret")
+    func missingPassphraseFile() async throws {
+        try await withStore { directory in
+            let run = try tvault(["tenant", "list", "--data-dir", directory, "--passphrase-file", directory + ".no-such-file"])
+            expectStatus(run, 2)
+            #expect(run.stderr.contains("cannot read the passphrase file"), "\(run)")
         }
     }
 

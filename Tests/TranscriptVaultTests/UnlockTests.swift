@@ -188,6 +188,61 @@ struct UnlockTests {
         }
     }
 
+    @Test("initialising over a store whose keyring is missing is keyringMismatch, creates nothing, and the store opens once its keyring is back")
+    func initializeOverStoreWithoutKeyring() async throws {
+        try await withTemporaryDirectory { dir in
+            try await Self.makeStore(dir)
+            let directory = DataDirectory(path: dir)
+            let aside = dir + "-aside"
+            try FileManager.default.createDirectory(atPath: aside, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: aside) }
+            try FileManager.default.moveItem(atPath: directory.keyring, toPath: aside + "/keyring")
+            try FileManager.default.moveItem(atPath: directory.unlockKey, toPath: aside + "/unlock.key")
+            let data = try Self.contents(directory.store + "/data.mdb")
+
+            expectVaultError("keyringMismatch", { if case .keyringMismatch = $0 { true } else { false } }) {
+                _ = try Vault.initialize(testConfiguration(dir))
+            }
+            // Nothing was made beside the store: no key file, no keyring, the store untouched.
+            #expect(!FileManager.default.fileExists(atPath: directory.unlockKey))
+            #expect(!FileManager.default.fileExists(atPath: directory.keyring))
+            #expect(try Self.contents(directory.store + "/data.mdb") == data)
+            #expect(!DirectoryLock.isHeld(path: directory.lockFile))
+
+            try FileManager.default.moveItem(atPath: aside + "/keyring", toPath: directory.keyring)
+            try FileManager.default.moveItem(atPath: aside + "/unlock.key", toPath: directory.unlockKey)
+            try await withVault(testConfiguration(dir)) { (vault) async throws in
+                #expect(try vault.read(tenant: "acme", conversationID: "c").messages.map(\.message) == [sampleMessage("c", 1)])
+            }
+        }
+    }
+
+    @Test("what an init interrupted before its keyring leaves (its metadata only) is initialised again")
+    func initializeAfterInterruptedInit() async throws {
+        try await withTemporaryDirectory { dir in
+            let configuration = testConfiguration(dir)
+            try configuration.dataDirectory.create()
+            var options = Environment.Options()
+            options.durable = false
+            do {
+                let environment = try Environment(path: configuration.dataDirectory.store, databases: Schema.all, options: options)
+                try environment.write { txn in
+                    let meta = environment[Schema.meta]
+                    try txn.put([Schema.formatVersion], forKey: Schema.MetaKey.format, in: meta)
+                    try txn.put(Array(repeating: 7, count: 16), forKey: Schema.MetaKey.storeID, in: meta)
+                    try txn.put(.bigEndian(UInt64(1)), forKey: Schema.MetaKey.rootEpoch, in: meta)
+                    try txn.put(.bigEndian(UInt32(1)), forKey: Schema.MetaKey.nextTenant, in: meta)
+                }
+            }
+            #expect(configuration.dataDirectory.holdsStore && !configuration.dataDirectory.isInitialized)
+            try await withVault(configuration, initialize: true) { vault in
+                _ = try await vault.createTenant("acme")
+                _ = try await vault.append(AppendRequest(tenant: "acme", conversationID: "c", messages: [sampleMessage("c", 1)]))
+                #expect(try vault.read(tenant: "acme", conversationID: "c").messages.count == 1)
+            }
+        }
+    }
+
     @Test("a second open of an open store is storeLocked, and works once the first is closed")
     func secondOpen() async throws {
         try await withTemporaryDirectory { dir in
