@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Socket load benchmark: tvault serve vs. redis-server, both on a Unix socket, same machine,
 # same connection counts, 1 KiB values, closed loop with one request in flight per connection.
+# Reports throughput and p50/p99 latency of each side, and each server's peak resident memory.
 #
 #   workload "append": tvault conversation.append of one 1 KiB message (durable: answered after
 #                      fsync) vs. redis SET of a 1 KiB value (redis-benchmark -t set -d 1024)
@@ -141,6 +142,12 @@ start_redis() { # start_redis DIR NAME ARGS...: sets rd_pid; socket DIR/NAME.soc
 
 record() { echo "$1	$2	$3	$4	$5	$6	$7" >> "$results"; }
 
+memory="$work/memory.tsv"       # N side peak_rss_kib anon_rss_kib
+: > "$memory"
+# peak_rss PID: the peak resident set (VmHWM) and the anonymous part now (RssAnon: the heap,
+# without the store's mapped file pages), in KiB.
+peak_rss() { awk '$1 == "VmHWM:" { p = $2 } $1 == "RssAnon:" { a = $2 } END { print (p == "" ? "n/a" : p) "\t" (a == "" ? "n/a" : a) }' "/proc/$1/status" 2>/dev/null || printf 'n/a\tn/a\n'; }
+
 tvault_run() { # tvault_run WORKLOAD N RUN SIDE SOCK TOKEN
     local side="$4" out
     if ! out="$("$bin/tvault-load" --socket "$5" --token "$6" --connections "$2" \
@@ -228,6 +235,10 @@ for n in $connections; do
         redis_run read "$n" none "$rn_sock" "$run"
     done
 
+    # Peak resident memory of each server over its runs at this connection count.
+    for side in tvault:$td_pid tvault-nosync:$tn_pid redis-always:$ra_pid redis-none:$rn_pid; do
+        echo "$n	${side%%:*}	$(peak_rss "${side#*:}")" >> "$memory"
+    done
     stop "$td_pid"; stop "$tn_pid"; stop "$ra_pid"; stop "$rn_pid"
     rm -rf "$dir"
 done
@@ -275,6 +286,20 @@ for n in $connections; do
     rn_ops="$(median append "$n" redis-none 5)"; rn_p50="$(median append "$n" redis-none 6)"; rn_p99="$(median append "$n" redis-none 7)"
     ra_ops="$(median append "$n" redis-always 5)"
     echo "| $n | $(num "$ns_ops" 0) | $(num "$ns_p50" 3) | $(num "$ns_p99" 3) | $(num "$rn_ops" 0) | $(num "$rn_p50" 3) | $(num "$rn_p99" 3) | $(ratio "$ns_ops" "$rn_ops") | $(ratio "$ns_p50" "$rn_p50") | $(ratio "$ns_ops" "$ra_ops") |"
+done
+
+# Memory: each server's peak resident set (VmHWM) over all its runs at a connection count, and
+# its anonymous resident memory (RssAnon, the heap) after them. tvault's peak includes the pages
+# of its memory-mapped store that the runs touched; Redis keeps its data on the heap.
+echo
+echo "Memory of each server over its runs at each connection count, MiB: peak resident (VmHWM) / heap at the end (RssAnon)."
+echo
+echo "| conns | tvault | tvault no-sync | redis always | redis none |"
+echo "| ---: | ---: | ---: | ---: | ---: |"
+mib() { awk -F'\t' -v n="$1" -v s="$2" '$1 == n && $2 == s {
+    if ($3 == "n/a") print "n/a"; else printf "%.1f / %s", $3 / 1024, ($4 == "n/a" ? "n/a" : sprintf("%.1f", $4 / 1024)) }' "$memory"; }
+for n in $connections; do
+    echo "| $n | $(mib "$n" tvault) | $(mib "$n" tvault-nosync) | $(mib "$n" redis-always) | $(mib "$n" redis-none) |"
 done
 
 # The issue's targets, where their connection counts were measured.
