@@ -140,7 +140,7 @@ public final class Vault: Sendable {
     /// What to do about a store found without its keyring.
     static func missingKeyring(_ directory: DataDirectory) -> String {
         "there is no keyring file at \(directory.keyring), but \(directory.store) holds a store: restore the keyring " +
-            "from the backup the store came from (if `tvault init` was interrupted before any tenant was created, run it again)"
+            "from the backup the store came from (if `tvault init` was interrupted before it wrote the keyring, run it again)"
     }
 
     /// Whether the store holds nothing but the metadata `initialize` writes before the keyring
