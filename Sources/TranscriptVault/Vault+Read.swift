@@ -2,6 +2,10 @@ internal import TranscriptCrypto
 internal import TranscriptStorage
 
 extension Vault {
+    /// The message bytes after which a page of ``read(tenant:conversationID:afterSeq:limit:maxBytes:)``
+    /// stops, once it holds at least one message.
+    public static let readPageBytes = 8 << 20
+
     /// Reads a page of a conversation's messages, in sequence order, after `afterSeq`.
     ///
     /// ```swift
@@ -9,10 +13,16 @@ extension Vault {
     /// while let next = page.nextAfterSeq { page = try vault.read(tenant: "acme", conversationID: "c-1", afterSeq: next) }
     /// ```
     ///
+    /// A page holds at most `limit` messages, and stops early, after at least one message, once
+    /// its messages pass `maxBytes` (``readPageBytes`` by default): a page of 1,000 messages of
+    /// 4 MiB would otherwise be 4 GiB in memory. `nextAfterSeq` then continues where it stopped.
+    ///
     /// - Throws: ``VaultError/notFound`` for an unknown tenant or conversation,
     ///   ``VaultError/tenantShredded``, ``VaultError/recordCorrupted(_:)`` when a stored record
     ///   fails to authenticate (no wrong plaintext is ever returned).
-    public func read(tenant: String, conversationID: String, afterSeq: UInt64 = 0, limit: Int = 100) throws -> MessagePage {
+    public func read(
+        tenant: String, conversationID: String, afterSeq: UInt64 = 0, limit: Int = 100, maxBytes: Int = Vault.readPageBytes
+    ) throws -> MessagePage {
         try TenantName.validate(tenant)
         try Self.validateIdentifier(conversationID, field: "conversation_id")
         guard (1...1000).contains(limit) else { throw VaultError.invalidArgument(field: "limit", reason: "must be 1...1000") }
@@ -31,10 +41,13 @@ extension Vault {
             return try txn.withCursor(db.messages) { cursor in
                 var messages: [StoredMessage] = []
                 messages.reserveCapacity(min(limit, Int(conversation.messageCount)))
+                var bytes = 0
                 var entry = try cursor.seek(atLeast: Schema.messageKey(
                     tenant: record.number, conversation: ck, seq: afterSeq + 1))
-                while let current = entry, current.key.hasPrefix(prefix), messages.count < limit {
-                    messages.append(try openMessage(current, tenant: record.number, conversation: ck, dek: dek))
+                while let current = entry, current.key.hasPrefix(prefix), messages.count < limit, bytes < maxBytes {
+                    let message = try openMessage(current, tenant: record.number, conversation: ck, dek: dek)
+                    bytes += message.message.count
+                    messages.append(message)
                     entry = try cursor.next()
                 }
                 var hasMore = false

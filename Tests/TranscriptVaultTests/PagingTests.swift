@@ -22,6 +22,36 @@ struct PagingTests {
         }
     }
 
+    @Test("a page stops once its messages pass the byte budget, after at least one, and nextAfterSeq continues it")
+    func byteBudget() async throws {
+        try await Self.withConversation { vault, messages in
+            let size = messages[0].count
+            // Three messages reach the budget: the page stops there, short of its limit.
+            let page = try vault.read(tenant: "acme", conversationID: "long", limit: 100, maxBytes: 2 * size + 1)
+            #expect(page.messages.map(\.message) == Array(messages[0..<3]))
+            #expect(page.nextAfterSeq == 3)
+            // A budget smaller than one message still gives one.
+            let one = try vault.read(tenant: "acme", conversationID: "long", afterSeq: 3, limit: 100, maxBytes: 1)
+            #expect(one.messages.map(\.seq) == [4])
+            #expect(one.nextAfterSeq == 4)
+            // Followed to the end, the pages hold every message once, in order.
+            var seen: [[UInt8]] = []
+            var after: UInt64 = 0
+            while true {
+                let next = try vault.read(tenant: "acme", conversationID: "long", afterSeq: after, limit: 1000, maxBytes: 10 * size)
+                try #require(next.messages.count <= 10)
+                seen += next.messages.map(\.message)
+                guard let cursor = next.nextAfterSeq else { break }
+                after = cursor
+                try #require(seen.count <= messages.count, "paging does not terminate")
+            }
+            #expect(seen == messages)
+            // The default budget leaves pages of small messages to their limit.
+            #expect(Vault.readPageBytes == 8 << 20)
+            #expect(try vault.read(tenant: "acme", conversationID: "long", limit: 1000).messages.count == 250)
+        }
+    }
+
     @Test("pages of 100, 100 and 50 chain through nextAfterSeq and end with nil")
     func pagesChain() async throws {
         try await Self.withConversation { vault, messages in
