@@ -19,7 +19,11 @@ import Synchronization
 /// with it.
 ///
 /// Reading pauses while `maxInFlight` requests are unanswered or their answers not yet handed to
-/// the kernel (a peer that does not read its answers stops being read).
+/// the kernel, or while the channel holds more answer bytes than its high-water mark (4 MiB; a
+/// peer that does not read its answers stops being read). The next ordered request (a read,
+/// say) is not started either while the channel holds that much: answers never pile up beyond
+/// that and one more page. And one turn of the event loop runs at most ``inlinePerTurn`` ordered requests of a
+/// connection before the loop's other connections get theirs.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = ByteBuffer
@@ -62,6 +66,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var unsent = 0
     /// A `read` held back while paused.
     private var readHeld = false
+    /// An `advance` is queued on the event loop (after the turn's ordered-request budget).
+    private var advanceQueued = false
+    /// The most ordered requests (reads, lists, ...) one `advance` runs before letting the event
+    /// loop serve its other connections.
+    static let inlinePerTurn = 8
 
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
@@ -116,6 +125,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The peer has read enough of its answers: go on with the requests held back.
+        if context.channel.isWritable { advance(context: context) }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -212,11 +227,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         startHeld(context: context, entry: entry)
         var wrote = 0
         var last: ByteBuffer?
+        var started = 0
         loop: while let first = slots.first {
             switch first {
             case .running:
                 break loop
             case .ordered(let work, let notification):
+                // Not while the answers already owed fill the channel (it resumes when the
+                // channel drains), and not more than a turn's worth at once.
+                guard context.channel.isWritable else { break loop }
+                guard started < Self.inlinePerTurn else {
+                    queueAdvance(context: context)
+                    break loop
+                }
+                started += 1
                 switch work {
                 case .inline(let body):
                     let line = body()
@@ -282,7 +306,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Back-pressure
 
     private func mayRead(context: ChannelHandlerContext) -> Bool {
-        slots.count + held.count + unsent < Self.maxInFlight
+        slots.count + held.count + unsent < Self.maxInFlight && context.channel.isWritable
+    }
+
+    /// Runs `advance` again in a later turn of the event loop, once.
+    private func queueAdvance(context: ChannelHandlerContext) {
+        guard !advanceQueued else { return }
+        advanceQueued = true
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loop.value
+            handler.advanceQueued = false
+            handler.advance(context: context)
+        }
     }
 
     private func resumeReadingIfAllowed(context: ChannelHandlerContext) {

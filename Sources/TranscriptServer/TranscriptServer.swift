@@ -187,9 +187,9 @@ public final class TranscriptServer: Service, Sendable {
                                   close: { try? await $0.channel.close() })
     }
 
-    /// A listener's bootstrap: its backlog, remote half-closure for its connections, and
-    /// `registry` counting each connection the moment it is accepted, so that a shutdown
-    /// waits for it (``ConnectionRegistry/accepted(_:)``).
+    /// A listener's bootstrap: its backlog, remote half-closure and write-buffer water marks for
+    /// its connections, and `registry` counting each connection the moment it is accepted, so
+    /// that a shutdown waits for it (``ConnectionRegistry/accepted(_:)``).
     private static func listener(group: MultiThreadedEventLoopGroup, counting registry: ConnectionRegistry) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
@@ -199,7 +199,15 @@ public final class TranscriptServer: Service, Sendable {
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // A connection whose answers wait unsent past 4 MiB stops being read, and starts
+            // no further read or list, until they are down to 1 MiB (see the connection
+            // handler): what a client that does not read costs the server stays bounded.
+            .childChannelOption(.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: Self.answersLow, high: Self.answersHigh))
     }
+
+    /// The write-buffer water marks of a client connection (see `listener`).
+    static let answersHigh = 4 << 20
+    static let answersLow = 1 << 20
 
     /// Binds a socket file at `path` without a window of wider access (see ``SocketFile``).
     /// Refuses a path another server answers on.

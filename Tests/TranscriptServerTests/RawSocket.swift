@@ -46,12 +46,16 @@ final class RawSocket: @unchecked Sendable {
     /// The next line without its newline, or `nil` at end of stream (or a reset).
     func readLine(timeout: Double = 10) throws -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)
+        // Only the bytes not yet searched are searched again: a line of megabytes arrives in
+        // thousands of chunks.
+        var searched = 0
         while true {
-            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = pending[searched...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(pending[..<newline])
                 pending.removeSubrange(...newline)
                 return line
             }
+            searched = pending.count
             guard let chunk = try receive(until: deadline) else { return nil }
             pending += chunk
         }
