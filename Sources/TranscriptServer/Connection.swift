@@ -75,12 +75,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
 
-    init(dispatcher: Dispatcher, registry: ConnectionRegistry, mailbox: CompletionMailbox, connectionLimit: Int, work: ConnectionWork) {
+    /// The connection's line limit: ``unauthenticatedLineBytes(_:)`` until `auth` succeeds, the
+    /// configured limit after.
+    private let lineLimit: LineLimit
+
+    /// The longest line a connection may send before it has authenticated: `auth` and
+    /// `system.info` are short, and a connection without a token must not make the server hold
+    /// a 16 MiB line for each of a thousand connections.
+    static func unauthenticatedLineBytes(_ limits: APILimits) -> Int { min(64 << 10, limits.lineBytes) }
+
+    init(
+        dispatcher: Dispatcher, registry: ConnectionRegistry, mailbox: CompletionMailbox, connectionLimit: Int,
+        work: ConnectionWork, lineLimit: LineLimit? = nil
+    ) {
         self.dispatcher = dispatcher
         self.registry = registry
         self.mailbox = mailbox
         self.connectionLimit = connectionLimit
         self.work = work
+        self.lineLimit = lineLimit ?? LineLimit(bytes: dispatcher.limits.lineBytes)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -151,7 +164,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func accept(_ frame: Frame, context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
         switch frame {
         case .tooLong:
-            let error = RPCError.tooLarge("the request line exceeds \(dispatcher.limits.lineBytes) bytes")
+            let error = RPCError.tooLarge(grant == nil
+                ? "the request line exceeds \(lineLimit.bytes) bytes, the limit before auth"
+                : "the request line exceeds \(lineLimit.bytes) bytes")
             slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
         case .line(let buffer):
             let slot = start(Array(buffer.readableBytesView), context: context, entry: entry)
@@ -184,6 +199,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             // Handled in order, before the next line, so that later requests see it.
             let (line, newGrant) = dispatcher.authenticate(request)
             grant = newGrant
+            // The lines after this one are held to the limit of the connection's new state.
+            lineLimit.bytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
             if newGrant != nil {
                 context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
             }

@@ -8,18 +8,33 @@ public enum Frame: Sendable {
     case tooLong
 }
 
-/// Splits a byte stream into `\n`-terminated lines of at most `maxLineBytes` bytes.
+/// The line limit of one connection, which its handler may change as it goes (a connection
+/// that has not authenticated gets a small one). Used on the connection's event loop only.
+public final class LineLimit: @unchecked Sendable {
+    // Invariant for the unchecked Sendable: read and written only on the connection's event loop.
+    public var bytes: Int
+
+    public init(bytes: Int) { self.bytes = bytes }
+}
+
+/// Splits a byte stream into `\n`-terminated lines of at most `maxLineBytes` bytes (or, given a
+/// ``LineLimit``, of at most its current value).
 ///
 /// A line that grows past the limit is reported once as ``Frame/tooLong``, and everything
 /// after it is discarded: framing is lost, so the connection is answered and closed.
 public struct LineFrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = Frame
 
-    private let maxLineBytes: Int
+    private let limit: LineLimit
     private var scanned = 0
     private var overflowed = false
 
-    public init(maxLineBytes: Int) { self.maxLineBytes = maxLineBytes }
+    public init(maxLineBytes: Int) { self.limit = LineLimit(bytes: maxLineBytes) }
+
+    /// A decoder whose limit follows `limit`, checked for each line.
+    public init(limit: LineLimit) { self.limit = limit }
+
+    private var maxLineBytes: Int { limit.bytes }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if overflowed {

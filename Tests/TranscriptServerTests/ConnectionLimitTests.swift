@@ -87,6 +87,43 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("before auth a line may be 64 KiB: one longer is -32013 and closed; after auth the configured limit holds, also for a line pipelined behind auth")
+    func smallLimitBeforeAuth() async throws {
+        try await withServer { server in
+            #expect(server.configuration.limits.lineBytes > 1 << 20)
+            // At 64 KiB, an unauthenticated line is read (and refused as unauthenticated).
+            let atLimit = try RawSocket(path: server.socketPath)
+            let prefix = #"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[{"x":""#
+            let suffix = #""}]},"id":1}"#
+            @Sendable func line(_ length: Int) -> [UInt8] {
+                bytes(prefix + String(repeating: "y", count: length - prefix.utf8.count - suffix.utf8.count) + suffix)
+            }
+            try atLimit.write(line(64 << 10) + [10])
+            let refused = try await offload { try atLimit.readLine(timeout: 10) }
+            #expect(try errorAnswer(try #require(refused)).error.code == RPCError.Code.unauthenticated)
+            #expect(!atLimit.isClosedByPeer())
+
+            // One byte more: answered -32013, then closed.
+            let over = try RawSocket(path: server.socketPath)
+            let overLine = line((64 << 10) + 1) + [10]
+            let writer = Task { try? await offload { try over.write(overLine) } }
+            let answer = try await offload { try over.readLine(timeout: 10) }
+            _ = await writer.value
+            let error = try errorAnswer(try #require(answer)).error
+            #expect(error.code == RPCError.Code.tooLarge)
+            #expect(error.message.contains("before auth"))
+            try await offload { try over.waitForClose(timeout: 10) }
+
+            // Pipelined behind a successful auth, in the same write, a 1 MiB line is served.
+            let token = try await server.token(tenants: ["acme"])
+            let pipelined = try RawSocket(path: server.socketPath)
+            try pipelined.write(requestLine(id: 0, "auth", #"{"token":"\#(token)"}"#) + [10] + line(1 << 20) + [10])
+            let lines = try await offload { try pipelined.readLines(2, timeout: 30) }
+            _ = try RPCResponse.decode(lines[0]).decodeResult(AuthResult.self)
+            #expect(try RPCResponse.decode(lines[1]).decodeResult(AppendResult.self).firstSeq == 1)
+        }
+    }
+
     @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
     func unauthenticatedDrip() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
