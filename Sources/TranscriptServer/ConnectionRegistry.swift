@@ -119,6 +119,24 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// Returns once no connection is left, closing those still open after `grace`.
+    func waitUntilEmpty(closingAfter grace: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitUntilEmpty() }
+            group.addTask { try? await Task.sleep(for: grace) }
+            await group.next()
+            // Either empty (the sleep is cancelled) or the grace is over: close what is left.
+            group.cancelAll()
+            closeAll()
+        }
+    }
+
+    /// Closes every connection now, answers owed or not.
+    func closeAll() {
+        let channels = state.withLock { state in state.entries.values.map(\.channel) + Array(state.accepted.values) }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
     /// Marks every connection as draining and closes those that owe nothing.
     func drainAll() {
         draining.store(true, ordering: .releasing)

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     public var threads: Int
     /// Whether to take sockets passed by systemd (`LISTEN_FDS`) when present.
     public var useSocketActivation: Bool = true
+    /// How long a graceful shutdown waits, after it begins, for client connections that still
+    /// owe answers (a client that does not read them would hold it until its idle timeout):
+    /// then they are closed. Acknowledged writes are durable either way.
+    public var shutdownGrace: Duration = .seconds(10)
     /// The burst set explicitly, if any.
     private var fixedBurst: Int?
 

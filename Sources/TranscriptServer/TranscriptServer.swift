@@ -75,12 +75,14 @@ public final class TranscriptServer: Service, Sendable {
         onReady?(sockets)
         let registry = registry
         let adminRegistry = adminRegistry
+        let grace = configuration.shutdownGrace
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask {
-                    // The listener closes for shutdown only; then every connection drains.
+                    // The listener closes for shutdown only; then every connection drains, for at
+                    // most the grace: a client that reads none of its answers cannot hold it.
                     try? await client.closeFuture.get()
-                    await registry.waitUntilEmpty()
+                    await registry.waitUntilEmpty(closingAfter: grace)
                 }
                 tasks.addTask {
                     try await self.accept(admin)

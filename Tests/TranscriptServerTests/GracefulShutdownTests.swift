@@ -256,6 +256,26 @@ struct GracefulShutdownTests {
         server.vault.close()
     }
 
+    @Test("a client that reads none of its answers holds a shutdown only for the grace, then is closed")
+    func graceForClientsNotReading() async throws {
+        let server = try await TestServer.start { $0.shutdownGrace = .milliseconds(500) }
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let socket = try await server.authenticatedRawSocket(token: token)
+        // Answers of 20 KB each, never read: they fill the socket buffers, so the connection
+        // owes answers for as long as the client does not read (its idle timeout is 5 minutes).
+        let padding = String(repeating: "p", count: 20_000)
+        let requests: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+        try await offload { try socket.write(requests) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!socket.isClosedByPeer())
+        // The shutdown ends (the bound only detects a hang; the idle timeout is 300 s) ...
+        try await server.shutdown(timeout: 60)
+        // ... having closed the connection: what it still owed is dropped.
+        try await offload { try socket.waitForClose(timeout: 30) }
+        server.vault.close()
+    }
+
     @Test("idle connections are closed by a graceful shutdown and the sockets disappear")
     func idleConnectionsClosed() async throws {
         let server = try await TestServer.start()
