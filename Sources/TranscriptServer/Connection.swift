@@ -22,8 +22,8 @@ import Synchronization
 /// the kernel, or while the channel holds more answer bytes than its high-water mark (4 MiB; a
 /// peer that does not read its answers stops being read). The next ordered request (a read,
 /// say) is not started either while the channel holds that much: answers never pile up beyond
-/// that and one more page. And one turn of the event loop runs at most ``inlinePerTurn`` ordered requests of a
-/// connection before the loop's other connections get theirs.
+/// that and one more page. And one turn of the event loop runs at most ``inlinePerTurn``
+/// ordered requests of a connection before the loop's other connections get theirs.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = ByteBuffer
@@ -75,8 +75,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
 
-    /// The connection's line limit: ``unauthenticatedLineBytes(_:)`` until `auth` succeeds, the
-    /// configured limit after.
+    /// The connection's line limit, shared with its line decoder: ``unauthenticatedLineBytes(_:)``
+    /// until `auth` succeeds, the configured limit after.
     private let lineLimit: LineLimit
 
     /// The longest line a connection may send before it has authenticated: `auth` and
@@ -86,14 +86,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     init(
         dispatcher: Dispatcher, registry: ConnectionRegistry, mailbox: CompletionMailbox, connectionLimit: Int,
-        work: ConnectionWork, lineLimit: LineLimit? = nil
+        work: ConnectionWork, lineLimit: LineLimit
     ) {
         self.dispatcher = dispatcher
         self.registry = registry
         self.mailbox = mailbox
         self.connectionLimit = connectionLimit
         self.work = work
-        self.lineLimit = lineLimit ?? LineLimit(bytes: dispatcher.limits.lineBytes)
+        self.lineLimit = lineLimit
     }
 
     func channelActive(context: ChannelHandlerContext) {
