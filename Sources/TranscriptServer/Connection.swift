@@ -66,6 +66,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var unsent = 0
     /// A `read` held back while paused.
     private var readHeld = false
+    /// Requests refused (malformed, or needing a token) while the connection had not
+    /// authenticated.
+    private var refusalsBeforeAuth = 0
+    /// The most refused requests a connection may send before it authenticates: the next one
+    /// ends it (see `refusedBeforeAuth`). `system.info` is not counted.
+    static let maxRefusalsBeforeAuth = 64
     /// An `advance` is queued on the event loop (after the turn's ordered-request budget).
     private var advanceQueued = false
     /// The most ordered requests (reads, lists, ...) one `advance` runs before letting the event
@@ -188,7 +194,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         do throws(RPCRequest.Rejection) {
             request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth)
         } catch {
-            return .done(error.responseLine)
+            return refusedBeforeAuth() ?? .done(error.responseLine)
         }
         let notification = request.isNotification
         if entry.draining.load(ordering: .acquiring) {
@@ -203,8 +209,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             lineLimit.bytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
             if newGrant != nil {
                 context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
+            } else if let refused = refusedBeforeAuth() {
+                return refused
             }
             return .done(notification ? nil : line)
+        }
+        if grant == nil, request.method != RPCMethod.systemInfo.rawValue, let refused = refusedBeforeAuth() {
+            return refused
         }
         let work = dispatcher.prepare(request, grant: grant, connection: ObjectIdentifier(self))
         switch work {
@@ -227,6 +238,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .inline, .background:
             return .ordered(work, notification: notification)
         }
+    }
+
+    /// Counts a request refused on a connection that has not authenticated; past
+    /// ``maxRefusalsBeforeAuth`` returns the slot that answers it (`-32001`) and ends the
+    /// connection. Every line is answered, so a client without a token that sends lines it
+    /// knows are refused, and reads nothing, would otherwise make answers pile up.
+    private func refusedBeforeAuth() -> Slot? {
+        guard grant == nil else { return nil }
+        refusalsBeforeAuth += 1
+        guard refusalsBeforeAuth > Self.maxRefusalsBeforeAuth else { return nil }
+        finishing = true
+        let error = RPCError.unauthenticated("more than \(Self.maxRefusalsBeforeAuth) refused requests before auth")
+        return .done(RPCResponse.failureLine(id: .null, error: error))
     }
 
     /// A running request (an append or a long call) has its answer.

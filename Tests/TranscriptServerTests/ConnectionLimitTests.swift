@@ -124,6 +124,47 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("a connection gets 64 refused requests answered before it authenticates; the next is -32001 and it is closed; system.info is not counted")
+    func linesBeforeAuth() async throws {
+        try await withServer { server in
+            let socket = try RawSocket(path: server.socketPath)
+            // Empty lines, never a request: each is answered -32700. A client sending them
+            // without reading would otherwise make answers pile up.
+            try socket.write(Array(repeating: 10, count: 200))
+            let lines = try await offload { () -> [[UInt8]] in
+                var lines: [[UInt8]] = []
+                while let line = try socket.readLine(timeout: 10) { lines.append(line) }
+                return lines
+            }
+            #expect(lines.count == 65)
+            for line in lines.prefix(64) {
+                #expect(try errorAnswer(line).error.code == RPCError.Code.parseError)
+            }
+            let last = try errorAnswer(try #require(lines.last)).error
+            #expect(last.code == RPCError.Code.unauthenticated)
+            #expect(last.message.contains("before auth"))
+
+            // system.info, answered without a token, is not counted.
+            let monitor = try RawSocket(path: server.socketPath)
+            try monitor.write((1...100).flatMap { requestLine(id: $0, "system.info") + [10] })
+            let infos = try await offload { try monitor.readLines(100, timeout: 30) }
+            for (index, line) in infos.enumerated() {
+                let response = try RPCResponse.decode(line)
+                #expect(response.id == RPCID(Int64(index + 1)))
+                _ = try response.decodeResult(SystemInfo.self)
+            }
+            #expect(!monitor.isClosedByPeer())
+
+            // An authenticated connection is not counted so.
+            let client = try await server.client(token: try await server.token(tenants: ["acme"]))
+            for index in 0..<100 {
+                _ = try await client.append(AppendParams(conversationID: "c", messages: [sampleMessage("a", index)]))
+            }
+            #expect(try await client.readAll(conversation: "c").count == 100)
+            try await client.close()
+        }
+    }
+
     @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
     func unauthenticatedDrip() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
