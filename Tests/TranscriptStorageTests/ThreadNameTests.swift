@@ -13,30 +13,18 @@ struct ThreadNameTests {
         }
     }
 
-    static func currentName() -> String {
-        ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "")
-            .trimmingCharacters(in: .newlines)
-    }
-
     @Test("a thread takes the name given, cut to the kernel's 15 bytes")
     func names() async throws {
         let short = await Self.onThread {
             nameCurrentThread("tvault-test")
-            return Self.currentName()
+            return currentThreadName()
         }
         #expect(short == "tvault-test")
         let long = await Self.onThread {
             nameCurrentThread("tvault-a-much-longer-name")
-            return Self.currentName()
+            return currentThreadName()
         }
         #expect(long == "tvault-a-much-l")
-    }
-
-    /// The names of this process's threads.
-    static func threadNames() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap { task in
-            try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
-        }.map { $0.trimmingCharacters(in: .newlines) }
     }
 
     @Test("a durable environment's write-back thread is named")
@@ -44,7 +32,7 @@ struct ThreadNameTests {
         try await withTemporaryDirectory { dir in
             let env = try Environment(path: dir + "/store", databases: ["data"])
             // The thread names itself once it runs.
-            #expect(try await eventually { Self.threadNames().contains("tvault-writebk") }, "\(Self.threadNames())")
+            #expect(try await eventually { processThreadNames().contains("tvault-writebk") }, "\(processThreadNames())")
             withExtendedLifetime(env) {}
         }
     }
