@@ -390,8 +390,7 @@ struct ConnectionLimitTests {
     func halfCloseLargeAnswers() async throws {
         try await withServer { server in
             let socket = try RawSocket(path: server.socketPath)
-            let padding = String(repeating: "p", count: 20_000)
-            let requests: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+            let requests = LongAnswers.requests(1...100)
             let writer = Task { try await offload { try socket.write(requests) } }
             try await Task.sleep(for: .milliseconds(200))
             try await writer.value
@@ -403,7 +402,7 @@ struct ConnectionLimitTests {
                 return lines
             }
             #expect(lines.count == 100, "answers were lost when the server closed the connection")
-            #expect(try lines.map { try RPCResponse.decode($0).id } == (1...lines.count).map { RPCID("\($0)-\(padding)") })
+            #expect(try lines.map { try RPCResponse.decode($0).id } == (1...lines.count).map(LongAnswers.id))
         }
     }
 

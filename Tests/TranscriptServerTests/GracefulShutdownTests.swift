@@ -206,8 +206,7 @@ struct GracefulShutdownTests {
 
         // Long ids make long answers: unread, they fill the socket buffers, so the server
         // cannot finish writing and the connection owes answers when the shutdown begins.
-        let padding = String(repeating: "p", count: 20_000)
-        let early: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+        let early = LongAnswers.requests(1...100)
         try await offload { try socket.write(early) }
         await server.group.triggerGracefulShutdown()
         // The listener closes when the shutdown has begun.
@@ -232,7 +231,7 @@ struct GracefulShutdownTests {
         // had not read yet are refused like the late ones (never the other way round).
         var served = 0
         for (index, response) in responses.prefix(100).enumerated() {
-            #expect(response.id == RPCID("\(index + 1)-\(padding)"))
+            #expect(response.id == LongAnswers.id(index + 1))
             switch response.outcome {
             case .result:
                 #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
@@ -262,10 +261,9 @@ struct GracefulShutdownTests {
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let token = try await server.token(tenants: ["acme"])
         let socket = try await server.authenticatedRawSocket(token: token)
-        // Answers of 20 KB each, never read: they fill the socket buffers, so the connection
-        // owes answers for as long as the client does not read (its idle timeout is 5 minutes).
-        let padding = String(repeating: "p", count: 20_000)
-        let requests: [UInt8] = (1...100).flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+        // Answers of 20 KB each, never read: the connection owes answers for as long as the
+        // client does not read (its idle timeout is 5 minutes).
+        let requests = LongAnswers.requests(1...100)
         try await offload { try socket.write(requests) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(!socket.isClosedByPeer())

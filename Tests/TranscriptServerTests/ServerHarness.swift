@@ -176,6 +176,20 @@ func makeShortTemporaryDirectory() throws -> String {
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// A request line (without its newline): `params` is spliced in as written.
+/// `system.info` requests with ids padded to 20 KB, so that their answers are long: a client
+/// that does not read them fills the socket buffers and the connection owes answers.
+enum LongAnswers {
+    static let padding = String(repeating: "p", count: 20_000)
+
+    /// The id of request `number`.
+    static func id(_ number: Int) -> RPCID { RPCID("\(number)-\(padding)") }
+
+    /// The request lines numbered `numbers`, each ending in `\n`.
+    static func requests(_ numbers: ClosedRange<Int>) -> [UInt8] {
+        numbers.flatMap { bytes(#"{"jsonrpc":"2.0","method":"system.info","id":"\#($0)-\#(padding)"}"#) + [10] }
+    }
+}
+
 func requestLine(id: Int?, _ method: String, _ params: String? = nil) -> [UInt8] {
     var text = #"{"jsonrpc":"2.0","method":"\#(method)""#
     if let params { text += #","params":"# + params }
