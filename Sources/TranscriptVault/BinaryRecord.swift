@@ -49,7 +49,7 @@ struct RecordReader {
 
     /// Requires the version byte to be `expected`.
     mutating func version(_ expected: UInt8) throws {
-        guard try u8() == expected else { throw VaultError.recordCorrupted(kind) }
+        _ = try version(in: expected...expected)
     }
 
     /// Reads a format byte that must lie in `accepted`, and returns it.
