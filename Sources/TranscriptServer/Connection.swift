@@ -14,18 +14,21 @@ import Synchronization
 ///
 /// Requests take effect in request order too. Appends in a row are queued at once (the writer
 /// keeps their order), but a request that runs in its turn (a read, a delete, ...) is a barrier:
-/// the lines after it are held, undecoded, until it has run. So a read never sees a later
-/// append, and a delete or erase never takes an append sent after it, already acknowledged,
-/// with it.
+/// the lines after it are left unframed until it has run. So a read never sees a later append,
+/// and a delete or erase never takes an append sent after it, already acknowledged, with it.
 ///
-/// Reading pauses while `maxInFlight` requests are unanswered or their answers not yet handed to
-/// the kernel, or while the channel holds more answer bytes than its high-water mark (4 MiB; a
-/// peer that does not read its answers stops being read). The next ordered request (a read,
-/// say) is not started either while the channel holds that much: answers never pile up beyond
-/// that and one more page. And one turn of the event loop runs at most ``inlinePerTurn``
-/// ordered requests of a connection before the loop's other connections get theirs.
+/// The handler frames its own lines (``LineSplitter``), one at a time, so that it can stop
+/// between any two: behind a barrier, while `maxInFlight` requests are unanswered or their
+/// answers not yet handed to the kernel, or while the channel holds more answer bytes than its
+/// high-water mark (4 MiB; a peer that does not read its answers stops being served). Reading
+/// the socket pauses meanwhile, so a connection holds at most one read's worth of bytes not yet
+/// framed, and at most `maxInFlight` answers or 4 MiB and one more answer: a client sending
+/// lines it knows are refused, and reading nothing, does not make answers pile up. The next
+/// ordered request (a read, say) is not started either while the channel holds that much. And
+/// one turn of the event loop runs at most ``inlinePerTurn`` ordered requests of a connection
+/// before the loop's other connections get theirs.
 final class ClientConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -54,13 +57,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var slots = CircularBuffer<Slot>(initialCapacity: 8)
     private var head = 0
     /// Requests started in their turn (`ordered` slots, and those running in a task) that have
-    /// not finished running: while there are any, the lines read are held.
+    /// not finished running: while there are any, no line is framed.
     private var barriers = 0
-    /// Lines read behind a barrier, in order, not yet decoded.
-    private var held = CircularBuffer<Frame>(initialCapacity: 4)
-    /// Set once the peer half-closed or sent an over-long line: no more requests are read, and
-    /// the connection closes once every owed answer is out.
-    private var finishing = false
+    /// Bytes read and not yet framed: lines waiting for their turn, and the start of the next.
+    private var unframed = ByteBuffer()
+    private var splitter = LineSplitter()
+    /// The longest line the connection may send now: ``unauthenticatedLineBytes(_:)`` until
+    /// `auth` succeeds, the configured limit after.
+    private var lineBytes: Int
+    /// While framing is paused with bytes left, the connection counts one more request in
+    /// flight (a graceful shutdown must answer or refuse the lines among them).
+    private var holdsLines = false
+    /// The peer half-closed: nothing more is read, and what is left unframed ends with a last
+    /// line, which need not end in `\n`.
+    private var inputEnded = false
+    /// Set after an over-long line, or a connection's refusal: nothing more is framed.
+    private var stopped = false
     private var closed = false
     /// Answers written to the channel but not yet handed to the kernel.
     private var unsent = 0
@@ -81,10 +93,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
 
-    /// The connection's line limit, shared with its line decoder: ``unauthenticatedLineBytes(_:)``
-    /// until `auth` succeeds, the configured limit after.
-    private let lineLimit: LineLimit
-
     /// The longest line a connection may send before it has authenticated: `auth` and
     /// `system.info` are short, and a connection without a token must not make the server hold
     /// a 16 MiB line for each of a thousand connections.
@@ -92,20 +100,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     init(
         dispatcher: Dispatcher, registry: ConnectionRegistry, mailbox: CompletionMailbox, connectionLimit: Int,
-        work: ConnectionWork, lineLimit: LineLimit
+        work: ConnectionWork
     ) {
         self.dispatcher = dispatcher
         self.registry = registry
         self.mailbox = mailbox
         self.connectionLimit = connectionLimit
         self.work = work
-        self.lineLimit = lineLimit
+        self.lineBytes = Self.unauthenticatedLineBytes(dispatcher.limits)
     }
 
     func channelActive(context: ChannelHandlerContext) {
         guard let entry = registry.add(context.channel, limit: connectionLimit) else {
             let error = RPCError.unavailable(registry.isDraining ? "the server is shutting down" : "too many connections")
-            finishing = true
+            stopped = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: RPCResponse.failureLine(id: .null, error: error))))
                 .whenComplete { _ in channel.close(promise: nil) }
@@ -118,28 +126,28 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         slots.removeAll()
-        held.removeAll()
+        unframed = ByteBuffer()
         if let entry { registry.remove(entry) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !finishing, !closed, let entry else { return }
-        entry.inFlight.add(1, ordering: .sequentiallyConsistent)
-        let frame = unwrapInboundIn(data)
-        // Nothing is read after an over-long line; whatever was held before it is still served.
-        if case .tooLong = frame { finishing = true }
-        if barriers > 0 {
-            held.append(frame)
+        guard !stopped, !inputEnded, !closed, entry != nil else { return }
+        var bytes = unwrapInboundIn(data)
+        if unframed.readableBytes == 0 {
+            unframed = bytes
         } else {
-            accept(frame, context: context, entry: entry)
+            // Only the bytes of lines already framed go: a long line arriving in many reads is
+            // not moved again with each.
+            if unframed.readerIndex > 0 { unframed.discardReadBytes() }
+            unframed.writeBuffer(&bytes)
         }
         advance(context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            finishing = true
+            inputEnded = true
             advance(context: context)
             return
         }
@@ -166,25 +174,45 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Requests
 
-    /// Gives a line read (now, or held until now) its slot.
+    /// Frames the lines read and starts their requests, in order, until one of them is a
+    /// barrier or the connection may take no more for now (see `mayTakeMore`).
+    private func frameLines(context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
+        var paused = false
+        while !stopped {
+            guard barriers == 0, mayTakeMore(context: context) else {
+                paused = true
+                break
+            }
+            guard let frame = splitter.next(in: &unframed, limit: lineBytes)
+                ?? (inputEnded ? splitter.rest(of: &unframed) : nil) else { break }
+            entry.inFlight.add(1, ordering: .sequentiallyConsistent)
+            accept(frame, context: context, entry: entry)
+        }
+        let holds = paused && !stopped && unframed.readableBytes > 0
+        if holds != holdsLines {
+            holdsLines = holds
+            if holds {
+                entry.inFlight.add(1, ordering: .sequentiallyConsistent)
+            } else {
+                entry.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+            }
+        }
+    }
+
+    /// Gives a line framed its slot.
     private func accept(_ frame: Frame, context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
         switch frame {
         case .tooLong:
+            // Nothing is framed after an over-long line; the requests before it are still served.
+            stopped = true
             let error = RPCError.tooLarge(grant == nil
-                ? "the request line exceeds \(lineLimit.bytes) bytes, the limit before auth"
-                : "the request line exceeds \(lineLimit.bytes) bytes")
+                ? "the request line exceeds \(lineBytes) bytes, the limit before auth"
+                : "the request line exceeds \(lineBytes) bytes")
             slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
         case .line(let buffer):
             let slot = start(Array(buffer.readableBytesView), context: context, entry: entry)
             if case .ordered = slot { barriers += 1 }
             slots.append(slot)
-        }
-    }
-
-    /// Starts the held lines, in order, until one of them is a barrier.
-    private func startHeld(context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) {
-        while barriers == 0, let frame = held.popFirst() {
-            accept(frame, context: context, entry: entry)
         }
     }
 
@@ -206,7 +234,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             let (line, newGrant) = dispatcher.authenticate(request)
             grant = newGrant
             // The lines after this one are held to the limit of the connection's new state.
-            lineLimit.bytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
+            lineBytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
             if newGrant != nil {
                 context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
             } else if let refused = refusedBeforeAuth() {
@@ -248,7 +276,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard grant == nil else { return nil }
         refusalsBeforeAuth += 1
         guard refusalsBeforeAuth > Self.maxRefusalsBeforeAuth else { return nil }
-        finishing = true
+        stopped = true
         let error = RPCError.unauthenticated("more than \(Self.maxRefusalsBeforeAuth) refused requests before auth")
         return .done(RPCResponse.failureLine(id: .null, error: error))
     }
@@ -265,7 +293,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// head; then closes if the connection is finishing and owes nothing.
     private func advance(context: ChannelHandlerContext) {
         guard !closed, let entry else { return }
-        startHeld(context: context, entry: entry)
+        frameLines(context: context, entry: entry)
         var wrote = 0
         var last: ByteBuffer?
         var started = 0
@@ -287,7 +315,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     let line = body()
                     slots[slots.startIndex] = .done(notification ? nil : line)
                     barriers -= 1
-                    startHeld(context: context, entry: entry)
+                    frameLines(context: context, entry: entry)
                 case .background(let body):
                     slots[slots.startIndex] = .running
                     self.work.running += 1
@@ -329,11 +357,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 let (handler, context) = loop.value
                 handler.unsent -= written
                 entry.inFlight.subtract(written, ordering: .sequentiallyConsistent)
-                entry.closeIfIdle()
-                handler.resumeReadingIfAllowed(context: context)
+                if handler.holdsLines {
+                    // Lines wait for room: frame them in the loop's next turn (this may run
+                    // within the write above), after its other connections.
+                    handler.queueAdvance(context: context)
+                } else {
+                    entry.closeIfIdle()
+                    handler.resumeReadingIfAllowed(context: context)
+                }
             }
         }
-        if finishing && slots.isEmpty && held.isEmpty {
+        if (stopped || inputEnded) && slots.isEmpty && (stopped || unframed.readableBytes == 0) {
             closed = true
             // A close drops writes not yet handed to the kernel: close once they have gone out.
             let channel = context.channel
@@ -346,8 +380,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Back-pressure
 
+    /// Whether another line may be framed and started: fewer than `maxInFlight` answers owed
+    /// or not yet handed to the kernel, and the channel below its high-water mark.
+    private func mayTakeMore(context: ChannelHandlerContext) -> Bool {
+        slots.count + unsent < Self.maxInFlight && context.channel.isWritable
+    }
+
+    /// Whether the socket may be read: only once every complete line read has been framed.
     private func mayRead(context: ChannelHandlerContext) -> Bool {
-        slots.count + held.count + unsent < Self.maxInFlight && context.channel.isWritable
+        !stopped && !holdsLines && barriers == 0 && mayTakeMore(context: context)
     }
 
     /// Runs `advance` again in a later turn of the event loop, once.

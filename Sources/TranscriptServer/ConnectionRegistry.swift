@@ -107,6 +107,9 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
+    /// The registered connections' channels.
+    var channels: [any Channel] { state.withLock { $0.entries.values.map(\.channel) } }
+
     /// Returns once no connection is registered or accepted and still open.
     func waitUntilEmpty() async {
         await withCheckedContinuation { continuation in

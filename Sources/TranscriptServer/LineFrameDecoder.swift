@@ -8,71 +8,78 @@ public enum Frame: Sendable {
     case tooLong
 }
 
-/// The line limit of one connection, which its handler may change as it goes (a connection
-/// that has not authenticated gets a small one). Used on the connection's event loop only.
-public final class LineLimit: @unchecked Sendable {
-    // Invariant for the unchecked Sendable: read and written only on the connection's event loop.
-    public var bytes: Int
-
-    public init(bytes: Int) { self.bytes = bytes }
-}
-
-/// Splits a byte stream into `\n`-terminated lines of at most `maxLineBytes` bytes (or, given a
-/// ``LineLimit``, of at most its current value).
+/// Finds the `\n`-terminated lines of a byte stream, one at a time, each of at most a limit
+/// given per call. Shared by ``LineFrameDecoder`` (`admin.sock`) and the client connection
+/// handler, which frames its own lines so that it can stop between any two of them.
 ///
 /// A line that grows past the limit is reported once as ``Frame/tooLong``, and everything
 /// after it is discarded: framing is lost, so the connection is answered and closed.
-public struct LineFrameDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = Frame
-
-    private let limit: LineLimit
+struct LineSplitter {
+    /// How far the line under way has been searched for its `\n`, from the buffer's reader index.
     private var scanned = 0
-    private var overflowed = false
+    private(set) var overflowed = false
 
-    public init(maxLineBytes: Int) { self.limit = LineLimit(bytes: maxLineBytes) }
-
-    /// A decoder whose limit follows `limit`, checked for each line.
-    public init(limit: LineLimit) { self.limit = limit }
-
-    private var maxLineBytes: Int { limit.bytes }
-
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    /// Reads the next line off `buffer`; `nil` while it is not complete. A CR before the LF is
+    /// dropped.
+    mutating func next(in buffer: inout ByteBuffer, limit: Int) -> Frame? {
         if overflowed {
             buffer.moveReaderIndex(to: buffer.writerIndex)
-            return .needMoreData
+            return nil
         }
         let readable = buffer.readableBytesView
-        if let newline = readable[(readable.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - readable.startIndex
-            scanned = 0
-            if length > maxLineBytes { return overflow(context: context, buffer: &buffer) }
-            var line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            // A CR before the LF is tolerated and dropped.
-            if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-                line.moveWriterIndex(to: line.writerIndex - 1)
-            }
-            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
-            return .continue
+        guard let newline = readable[(readable.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) else {
+            scanned = readable.count
+            return scanned > limit ? overflow(&buffer) : nil
         }
-        scanned = readable.count
-        if scanned > maxLineBytes { return overflow(context: context, buffer: &buffer) }
-        return .needMoreData
+        let length = newline - readable.startIndex
+        scanned = 0
+        if length > limit { return overflow(&buffer) }
+        var line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            line.moveWriterIndex(to: line.writerIndex - 1)
+        }
+        return .line(line)
     }
 
-    private mutating func overflow(context: ChannelHandlerContext, buffer: inout ByteBuffer) -> DecodingState {
+    /// Once the stream has ended: what is left of `buffer` after its complete lines (call
+    /// `next` until `nil` first) is a last line without its `\n`.
+    mutating func rest(of buffer: inout ByteBuffer) -> Frame? {
+        guard !overflowed, buffer.readableBytes > 0 else { return nil }
+        scanned = 0
+        return .line(buffer.readSlice(length: buffer.readableBytes)!)
+    }
+
+    private mutating func overflow(_ buffer: inout ByteBuffer) -> Frame {
         overflowed = true
         scanned = 0
         buffer.moveReaderIndex(to: buffer.writerIndex)
-        context.fireChannelRead(Self.wrapInboundOut(.tooLong))
-        return .needMoreData
+        return .tooLong
+    }
+}
+
+/// Splits a byte stream into `\n`-terminated lines of at most `maxLineBytes` bytes, for a
+/// `ByteToMessageHandler` (see ``LineSplitter``).
+public struct LineFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = Frame
+
+    private let maxLineBytes: Int
+    private var splitter = LineSplitter()
+
+    public init(maxLineBytes: Int) { self.maxLineBytes = maxLineBytes }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = splitter.next(in: &buffer, limit: maxLineBytes) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(frame))
+        if case .tooLong = frame { return .needMoreData }
+        return .continue
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A final line without `\n` is still a request.
         while try decode(context: context, buffer: &buffer) == .continue {}
-        if !overflowed, buffer.readableBytes > 0, let line = buffer.readSlice(length: buffer.readableBytes) {
-            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+        if let frame = splitter.rest(of: &buffer) {
+            context.fireChannelRead(Self.wrapInboundOut(frame))
         }
         return .needMoreData
     }

@@ -150,16 +150,14 @@ public final class TranscriptServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let work = ConnectionWork()
                     let mailbox = mailboxes.mailbox(for: channel.eventLoop)
-                    // Small until the connection authenticates (see the handler).
-                    let lineLimit = LineLimit(bytes: ClientConnectionHandler.unauthenticatedLineBytes(limits))
                     try channel.pipeline.syncOperations.addHandlers([
                         ConnectionTimeoutHandler(
                             unauthenticatedTimeout: .milliseconds(limits.unauthenticatedIdleTimeoutMs),
                             idleTimeout: .milliseconds(limits.idleTimeoutMs), authenticated: false, work: work),
-                        ByteToMessageHandler(LineFrameDecoder(limit: lineLimit)),
+                        // Frames its own lines (see the handler).
                         ClientConnectionHandler(
                             dispatcher: dispatcher, registry: registry, mailbox: mailbox,
-                            connectionLimit: limits.connections, work: work, lineLimit: lineLimit),
+                            connectionLimit: limits.connections, work: work),
                     ])
                 }
             }

@@ -1,12 +1,14 @@
 import Foundation
+import NIOCore
 import Testing
 import TranscriptAPI
 import TranscriptClient
-import TranscriptServer
+@testable import TranscriptServer
 import TranscriptTestSupport
 
-/// A client that does not read its answers holds at most about a page of them in the server:
-/// the requests behind are not started until it reads, and other connections go on.
+/// A client that does not read its answers holds at most about a page of them in the server, or
+/// `maxInFlight` short ones: the requests behind are not started until it reads, and other
+/// connections go on.
 @Suite("Back-pressure by bytes")
 struct BackPressureTests {
     /// A message of about `size` bytes.
@@ -58,6 +60,42 @@ struct BackPressureTests {
             #expect(appended.firstSeq == 1)
             #expect(try await writer.readAll(conversation: "marker").count == 1)
             try await writer.close()
+        }
+    }
+    @Test("a client flooding lines it knows are refused, reading nothing, has at most 256 answers held for it; all come once it reads")
+    func refusedLinesDoNotPileUp() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            let flooder = try await server.authenticatedRawSocket(token: token)
+            let channels = server.server.registry.channels
+            try #require(channels.count == 1)
+            let channel = channels[0]
+
+            // 20,000 lines that are not JSON: 40 KB sent, about 2 MB of answers owed, far more
+            // than the socket buffers hold. Each line used to be answered as soon as the read
+            // that brought it was split into lines, whether the client read or not.
+            let count = 20_000
+            try await offload { try flooder.write(Array(repeating: bytes("x\n"), count: count).flatMap { $0 }) }
+            var most = 0
+            for _ in 0..<40 {
+                most = max(most, try await channel.getOption(.bufferedWritableBytes).get())
+                try await Task.sleep(for: .milliseconds(50))
+            }
+
+            // Once read, every line has its answer, and the connection goes on.
+            let lines = try await offload { try flooder.readLines(count, timeout: 120) }
+            let answer = try errorAnswer(lines[0])
+            #expect(answer.error.code == RPCError.Code.parseError)
+            #expect(lines.allSatisfy { $0 == lines[0] }, "the answers differ")
+            try flooder.write(requestLine(id: 7, "conversation.append", #"{"conversation_id":"after","messages":[{"m":1}]}"#) + [10])
+            let appended = try await offload { try flooder.readLine() }
+            #expect(try RPCResponse.decode(try #require(appended)).decodeResult(AppendResult.self).firstSeq == 1)
+
+            // What waited in the server, beyond the socket buffers: answers, never more than
+            // `maxInFlight` of them (the socket buffers full, some always wait).
+            #expect(most > 0, "no answer ever waited in the server: the measure saw nothing")
+            #expect(most <= ClientConnectionHandler.maxInFlight * (lines[0].count + 1),
+                    "\(most) bytes of answers waited for a client that did not read")
         }
     }
 }

@@ -9,10 +9,13 @@ import TranscriptTestSupport
 /// Blocking calls run on their own thread (``offload(_:)``), never on the cooperative pool,
 /// which the server's tasks share with the tests.
 final class RawSocket: @unchecked Sendable {
-    // Invariant for the unchecked Sendable: `pending` is used only by `readLine`, and a test
-    // reads from one thread at a time; `fd` is immutable and the kernel serialises its use.
+    // Invariant for the unchecked Sendable: `pending` and `start` are used only by `readLine`,
+    // and a test reads from one thread at a time; `fd` is immutable and the kernel serialises
+    // its use.
     let fd: Int32
+    /// Bytes received and not yet returned start at `pending[start]`.
     private var pending: [UInt8] = []
+    private var start = 0
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -46,15 +49,18 @@ final class RawSocket: @unchecked Sendable {
     /// The next line without its newline, or `nil` at end of stream (or a reset).
     func readLine(timeout: Double = 10) throws -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)
-        // Only the bytes not yet searched are searched again: a line of megabytes arrives in
-        // thousands of chunks.
-        var searched = 0
+        // Only the bytes not yet searched are searched again (a line of megabytes arrives in
+        // thousands of chunks), and lines are not removed one by one from the front (a chunk
+        // holds thousands of short lines).
+        var searched = start
         while true {
             if let newline = pending[searched...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
+                let line = Array(pending[start..<newline])
+                start = newline + 1
                 return line
             }
+            pending.removeSubrange(..<start)
+            start = 0
             searched = pending.count
             guard let chunk = try receive(until: deadline) else { return nil }
             pending += chunk

@@ -17,16 +17,22 @@ final class TestServer: Sendable {
     let directory: String
     let vault: Vault
     let configuration: ServerConfiguration
+    /// The server itself, for tests that look inside it.
+    let server: TranscriptServer
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
     var socketPath: String { configuration.socketPath }
     var adminSocketPath: String { configuration.adminSocketPath }
 
-    private init(directory: String, vault: Vault, configuration: ServerConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(
+        directory: String, vault: Vault, configuration: ServerConfiguration, server: TranscriptServer, group: ServiceGroup,
+        task: Task<Void, any Error>
+    ) {
         self.directory = directory
         self.vault = vault
         self.configuration = configuration
+        self.server = server
         self.group = group
         self.task = task
     }
@@ -61,7 +67,7 @@ final class TestServer: Sendable {
                 try await task.value
                 throw HarnessError("the server stopped before it was ready")
             }
-            return TestServer(directory: directory, vault: vault, configuration: configuration, group: group, task: task)
+            return TestServer(directory: directory, vault: vault, configuration: configuration, server: server, group: group, task: task)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
