@@ -355,6 +355,31 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("a half-close behind reads still gets every request served in order, the last line without its newline too")
+    func halfCloseBehindBarriers() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            let socket = try RawSocket(path: server.socketPath)
+            // Each read waits for the append before it, and the lines after a read wait for it:
+            // the half-close arrives while lines are still waiting their turn.
+            let append = #"{"conversation_id":"h","messages":[{"m":1}]}"#
+            let read = #"{"conversation_id":"h"}"#
+            try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10]
+                + requestLine(id: 2, "conversation.append", append) + [10]
+                + requestLine(id: 3, "conversation.read", read) + [10]
+                + requestLine(id: 4, "conversation.append", append) + [10]
+                + requestLine(id: 5, "conversation.read", read) + [10]
+                + requestLine(id: 6, "system.info"))
+            socket.shutdownWrite()
+            let lines = try await offload { try socket.readLines(6) }
+            #expect(try lines.map { try RPCResponse.decode($0).id } == (1...6).map { RPCID(Int64($0)) })
+            #expect(try RPCResponse.decode(lines[2]).decodeResult(ReadResult.self).messages.map(\.seq) == [1])
+            #expect(try RPCResponse.decode(lines[4]).decodeResult(ReadResult.self).messages.map(\.seq) == [1, 2])
+            _ = try RPCResponse.decode(lines[5]).decodeResult(SystemInfo.self)
+            try await offload { try socket.waitForClose(timeout: 10) }
+        }
+    }
+
     @Test("clients that pipeline hundreds of requests and leave without reading do not keep their slots")
     func abandonedPipelines() async throws {
         try await withServer(configure: { $0.limits.connections = 4 }) { server in
