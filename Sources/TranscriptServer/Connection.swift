@@ -17,16 +17,16 @@ import Synchronization
 /// the lines after it are left unframed until it has run. So a read never sees a later append,
 /// and a delete or erase never takes an append sent after it, already acknowledged, with it.
 ///
-/// The handler frames its own lines (``LineSplitter``), one at a time, so that it can stop
-/// between any two: behind a barrier, while `maxInFlight` requests are unanswered or their
-/// answers not yet handed to the kernel, or while the channel holds more answer bytes than its
-/// high-water mark (4 MiB; a peer that does not read its answers stops being served). Reading
-/// the socket pauses meanwhile, so a connection holds at most one read's worth of bytes not yet
-/// framed, and at most `maxInFlight` answers or 4 MiB and one more answer: a client sending
-/// lines it knows are refused, and reading nothing, does not make answers pile up. The next
-/// ordered request (a read, say) is not started either while the channel holds that much. And
-/// one turn of the event loop runs at most ``inlinePerTurn`` ordered requests of a connection
-/// before the loop's other connections get theirs.
+/// The handler frames its own lines (``LineSplitter``), one at a time, so that it can stop between
+/// any two: behind a barrier, while `maxInFlight` requests are unanswered or their answers not yet
+/// handed to the kernel, or while the channel holds more answer bytes than its high-water mark (4
+/// MiB; a peer that does not read its answers stops being served). Reading the socket pauses
+/// meanwhile, so a connection holds at most what one wake-up of its event loop reads (four reads of
+/// up to 64 KiB) beyond the line being assembled, and at most `maxInFlight` answers or 4 MiB and
+/// one more answer: a client sending lines it knows are refused, and reading nothing, does not make
+/// answers pile up. The next ordered request (a read, say) is not started either while the channel
+/// holds that much. And one turn of the event loop runs at most ``inlinePerTurn`` ordered requests
+/// of a connection before the loop's other connections get theirs.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
