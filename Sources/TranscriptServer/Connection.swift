@@ -60,7 +60,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// not finished running: while there are any, no line is framed.
     private var barriers = 0
     /// Bytes read and not yet framed: lines waiting for their turn, and the start of the next.
-    private var unframed = ByteBuffer()
+    private var unframed = ClientConnectionHandler.noBytes
+    private static let noBytes = ByteBuffer()
+    /// The bytes of storage held for what is not yet framed.
+    var unframedCapacity: Int { unframed.capacity }
     private var splitter = LineSplitter()
     /// The longest line the connection may send now: ``unauthenticatedLineBytes(_:)`` until
     /// `auth` succeeds, the configured limit after.
@@ -126,7 +129,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         slots.removeAll()
-        unframed = ByteBuffer()
+        unframed = Self.noBytes
         if let entry { registry.remove(entry) }
         context.fireChannelInactive()
     }
@@ -187,6 +190,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 ?? (inputEnded ? splitter.rest(of: &unframed) : nil) else { break }
             entry.inFlight.add(1, ordering: .sequentiallyConsistent)
             accept(frame, context: context, entry: entry)
+        }
+        if unframed.readableBytes == 0 {
+            // Let go of the last read's storage (up to 64 KiB, or a long line's) while the
+            // connection idles.
+            unframed = Self.noBytes
         }
         let holds = paused && !stopped && unframed.readableBytes > 0
         if holds != holdsLines {

@@ -98,4 +98,31 @@ struct BackPressureTests {
                     "\(most) bytes of answers waited for a client that did not read")
         }
     }
+    @Test("a connection that sent a line of 1 MiB keeps none of its bytes once it is answered")
+    func longLineNotKept() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            let socket = try await server.authenticatedRawSocket(token: token)
+            let channel = try #require(server.server.registry.channels.first)
+            let held = {
+                try await channel.eventLoop.submit {
+                    try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self).unframedCapacity
+                }.get()
+            }
+            // Half of it first: the line's start is held while the rest comes.
+            let line = bytes(#"{"jsonrpc":"2.0","method":"system.info","id":""# + String(repeating: "i", count: 1 << 20) + #""}"#) + [10]
+            try await offload { try socket.write(Array(line[..<(1 << 19)])) }
+            var start = 0
+            for _ in 0..<400 where start < 1 << 19 {
+                start = try await held()
+                if start < 1 << 19 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(start >= 1 << 19, "the start of the line is not held")
+            try await offload { try socket.write(Array(line[(1 << 19)...])) }
+            let answer = try await offload { try socket.readLine(timeout: 30) }
+            _ = try RPCResponse.decode(try #require(answer)).decodeResult(SystemInfo.self)
+            // Before, the 1 MiB of storage stayed with the idle connection until its next read.
+            #expect(try await held() == 0)
+        }
+    }
 }
