@@ -311,7 +311,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 break loop
             case .ordered(let work, let notification):
                 // Not while the answers already owed fill the channel (it resumes when the
-                // channel drains), and not more than a turn's worth at once.
+                // channel drains), and not more than a turn's worth at once. The answer held
+                // back for the flush below is handed to the channel first, so that it counts.
+                if let answer = last {
+                    context.write(wrapOutboundOut(answer), promise: nil)
+                    last = nil
+                }
                 guard context.channel.isWritable else { break loop }
                 guard started < Self.inlinePerTurn else {
                     queueAdvance(context: context)
@@ -354,14 +359,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        if let last {
-            // One promise for the batch: the last answer is handed to the kernel after the others.
+        if wrote > 0 {
+            // One promise for the batch: the last answer (or, when it has gone to the channel
+            // already, an empty write after it) is handed to the kernel after the others.
             // Until then the connection still owes them: a graceful shutdown must not close it,
             // and it goes on reading (and refusing) what the client sends meanwhile.
             unsent += wrote
             let written = wrote
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(last ?? Self.noBytes)).whenComplete { _ in
                 let (handler, context) = loop.value
                 handler.unsent -= written
                 entry.inFlight.subtract(written, ordering: .sequentiallyConsistent)

@@ -125,4 +125,41 @@ struct BackPressureTests {
             #expect(try await held() == 0)
         }
     }
+    @Test("pipelined reads of 3 MiB pages for a client that reads nothing: at most 4 MiB and one more page wait in the server")
+    func onePageBeyondTheMark() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            // 16 messages of 768 KiB: a page of 4 is 3 MiB.
+            let messages = (0..<16).map { Self.bigMessage($0, size: 768 << 10) }
+            let writer = try await server.client(token: token)
+            for chunk in stride(from: 0, to: messages.count, by: 4) {
+                _ = try await writer.append(AppendParams(conversationID: "big", messages: Array(messages[chunk..<chunk + 4])))
+            }
+            try await writer.close()
+            #expect(try await eventually { server.server.registry.channels.isEmpty })
+
+            let reader = try await server.authenticatedRawSocket(token: token)
+            let channel = try #require(server.server.registry.channels.first)
+            try reader.write((1...4).flatMap {
+                requestLine(id: $0, "conversation.read", #"{"conversation_id":"big","after_seq":\#(($0 - 1) * 4),"limit":4}"#) + [10]
+            })
+            var most = 0
+            for _ in 0..<40 {
+                most = max(most, try await channel.getOption(.bufferedWritableBytes).get())
+                try await Task.sleep(for: .milliseconds(50))
+            }
+
+            let lines = try await offload { try reader.readLines(4, timeout: 120) }
+            for (index, line) in lines.enumerated() {
+                let page = try RPCResponse.decode(line).decodeResult(ReadResult.self)
+                #expect(page.messages.map(\.seq) == Array(UInt64(index * 4 + 1)...UInt64(index * 4 + 4)))
+            }
+            // A page is started only while the channel holds less than 4 MiB, counting the
+            // answers of the same pass not yet handed to it: at most the mark and one page.
+            // (Counted without them, a third page of 3 MiB was started: 9 MiB.)
+            let page = lines.map(\.count).max() ?? 0
+            #expect(most > 3 << 20, "the pages did not wait in the server: the measure saw nothing")
+            #expect(most <= (4 << 20) + page + 1, "\(most) bytes of answers waited for a client that did not read")
+        }
+    }
 }
