@@ -255,6 +255,44 @@ struct GracefulShutdownTests {
         server.vault.close()
     }
 
+    @Test("lines read but not yet started when the shutdown begins are each answered or refused, in order, before the close")
+    func heldLinesAcrossShutdown() async throws {
+        let server = try await TestServer.start()
+        defer { try? FileManager.default.removeItem(atPath: server.directory) }
+        let token = try await server.token(tenants: ["acme"])
+        let socket = try await server.authenticatedRawSocket(token: token)
+        // 20 answers of 20 KB, unread, fill the socket buffers; behind them, with 256 requests
+        // owed, the server stops starting the requests it has read and holds their lines.
+        let count = 320
+        let requests = LongAnswers.requests(1...20) + (21...count).flatMap { requestLine(id: $0, "system.info") + [10] }
+        let writer = Task { try await offload { try socket.write(requests) } }
+        try await Task.sleep(for: .milliseconds(300))
+        await server.group.triggerGracefulShutdown()
+        let lines = try await offload { () -> [[UInt8]] in
+            var lines: [[UInt8]] = []
+            while let line = try socket.readLine(timeout: 20) { lines.append(line) }
+            return lines
+        }
+        try await writer.value
+        let task = server.task
+        try await within(20, "the server to stop") { try await task.value }
+        #expect(lines.count == count, "requests read were neither answered nor refused")
+        var served = 0
+        for (index, line) in lines.enumerated() {
+            let response = try RPCResponse.decode(line)
+            #expect(response.id == (index < 20 ? LongAnswers.id(index + 1) : RPCID(Int64(index + 1))))
+            switch response.outcome {
+            case .result:
+                #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
+                served += 1
+            case .error(let error):
+                #expect(error.code == RPCError.Code.unavailable)
+            }
+        }
+        #expect(served > 0)
+        server.vault.close()
+    }
+
     @Test("a client that reads none of its answers holds a shutdown only for the grace, then is closed")
     func graceForClientsNotReading() async throws {
         let server = try await TestServer.start { $0.shutdownGrace = .milliseconds(500) }
