@@ -17,7 +17,7 @@ public enum Frame: Sendable {
 struct LineSplitter {
     /// How far the line under way has been searched for its `\n`, from the buffer's reader index.
     private var scanned = 0
-    private(set) var overflowed = false
+    private var overflowed = false
 
     /// Reads the next line off `buffer`; `nil` while it is not complete. A CR before the LF is
     /// dropped.
