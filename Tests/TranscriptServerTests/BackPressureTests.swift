@@ -16,6 +16,16 @@ struct BackPressureTests {
         bytes(#"{"n":\#(index),"pad":""# + String(repeating: "x", count: size) + #""}"#)
     }
 
+    /// The most answer bytes `channel` holds, not yet handed to the kernel, sampled for 2 s.
+    static func mostBuffered(_ channel: any Channel) async throws -> Int {
+        var most = 0
+        for _ in 0..<40 {
+            most = max(most, try await channel.getOption(.bufferedWritableBytes).get())
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return most
+    }
+
     @Test("pipelined reads behind an unread page of 2 MiB wait; other connections go on; every answer comes once read, in order")
     func unreadPagesHoldTheRest() async throws {
         try await withServer { server in
@@ -62,6 +72,7 @@ struct BackPressureTests {
             try await writer.close()
         }
     }
+
     @Test("a client flooding lines it knows are refused, reading nothing, has at most 256 answers held for it; all come once it reads")
     func refusedLinesDoNotPileUp() async throws {
         try await withServer { server in
@@ -76,11 +87,7 @@ struct BackPressureTests {
             // that brought it was split into lines, whether the client read or not.
             let count = 20_000
             try await offload { try flooder.write(Array(repeating: bytes("x\n"), count: count).flatMap { $0 }) }
-            var most = 0
-            for _ in 0..<40 {
-                most = max(most, try await channel.getOption(.bufferedWritableBytes).get())
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let most = try await Self.mostBuffered(channel)
 
             // Once read, every line has its answer, and the connection goes on.
             let lines = try await offload { try flooder.readLines(count, timeout: 120) }
@@ -98,6 +105,7 @@ struct BackPressureTests {
                     "\(most) bytes of answers waited for a client that did not read")
         }
     }
+
     @Test("a connection that sent a line of 1 MiB keeps none of its bytes once it is answered")
     func longLineNotKept() async throws {
         try await withServer { server in
@@ -125,6 +133,7 @@ struct BackPressureTests {
             #expect(try await held() == 0)
         }
     }
+
     @Test("pipelined reads of 3 MiB pages for a client that reads nothing: at most 4 MiB and one more page wait in the server")
     func onePageBeyondTheMark() async throws {
         try await withServer { server in
@@ -143,11 +152,7 @@ struct BackPressureTests {
             try reader.write((1...4).flatMap {
                 requestLine(id: $0, "conversation.read", #"{"conversation_id":"big","after_seq":\#(($0 - 1) * 4),"limit":4}"#) + [10]
             })
-            var most = 0
-            for _ in 0..<40 {
-                most = max(most, try await channel.getOption(.bufferedWritableBytes).get())
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let most = try await Self.mostBuffered(channel)
 
             let lines = try await offload { try reader.readLines(4, timeout: 120) }
             for (index, line) in lines.enumerated() {
