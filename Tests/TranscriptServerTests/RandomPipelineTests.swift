@@ -9,18 +9,6 @@ import TranscriptTestSupport
 /// read shows exactly the appends sent before it.
 @Suite("Random pipelines in random pieces")
 struct RandomPipelineTests {
-    /// Deterministic pseudo-random numbers (SplitMix64), so that a failing seed can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// What a request is, and so what its answer must be.
     enum Kind {
         case append(seq: UInt64)
@@ -34,7 +22,7 @@ struct RandomPipelineTests {
         try await withServer { server in
             let token = try await server.token(tenants: ["acme"])
             let socket = try await server.authenticatedRawSocket(token: token)
-            var random = SplitMix(state: seed)
+            var random = SplitMix64(state: seed)
             let conversation = "random-\(seed)"
 
             var kinds: [Kind] = []

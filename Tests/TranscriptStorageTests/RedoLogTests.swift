@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TranscriptStorage
+import TranscriptTestSupport
 
 /// A durable environment logs each commit in `store/redo.log` and flushes only that; LMDB's own
 /// pages reach the disk at checkpoints. These tests build the files a crash would leave and
@@ -54,22 +55,10 @@ struct RedoLogTests {
         return result
     }
 
-    /// Deterministic pseudo-random numbers (SplitMix64), so a failing mix can be replayed.
-    struct Mixer {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A power loss: each page is the checkpoint's version or the later one, at random; pages
     /// past the checkpoint's end are the later version or zeros.
     static func tornDataFile(checkpoint: [UInt8], later: [UInt8], pageSize: Int, seed: UInt64) -> [UInt8] {
-        var mixer = Mixer(state: seed)
+        var mixer = SplitMix64(state: seed)
         var result = [UInt8](repeating: 0, count: max(checkpoint.count, later.count))
         for start in stride(from: 0, to: result.count, by: pageSize) {
             let end = min(start + pageSize, result.count)
