@@ -131,11 +131,7 @@ struct ConnectionLimitTests {
             // Empty lines, never a request: each is answered -32700. A client sending them
             // without reading would otherwise make answers pile up.
             try socket.write(Array(repeating: 10, count: 200))
-            let lines = try await offload { () -> [[UInt8]] in
-                var lines: [[UInt8]] = []
-                while let line = try socket.readLine(timeout: 10) { lines.append(line) }
-                return lines
-            }
+            let lines = try await offload { try socket.readLinesUntilClose(timeout: 10) }
             #expect(lines.count == 65)
             for line in lines.prefix(64) {
                 #expect(try errorAnswer(line).error.code == RPCError.Code.parseError)
@@ -421,11 +417,7 @@ struct ConnectionLimitTests {
             try await writer.value
             socket.shutdownWrite()
             try await Task.sleep(for: .milliseconds(200))
-            let lines = try await offload { () -> [[UInt8]] in
-                var lines: [[UInt8]] = []
-                while let line = try socket.readLine(timeout: 10) { lines.append(line) }
-                return lines
-            }
+            let lines = try await offload { try socket.readLinesUntilClose(timeout: 10) }
             #expect(lines.count == 100, "answers were lost when the server closed the connection")
             #expect(try lines.map { try RPCResponse.decode($0).id } == (1...lines.count).map(LongAnswers.id))
         }

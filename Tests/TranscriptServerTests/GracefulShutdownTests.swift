@@ -197,6 +197,25 @@ struct GracefulShutdownTests {
         server.vault.close()
     }
 
+    /// Checks that `responses` (to `system.info` requests numbered `ids`, in order) are answers
+    /// up to some point and `-32050` after it, never a refusal before an answer; returns how
+    /// many were answered.
+    static func servedThenRefused(_ responses: [RPCResponse], ids: [RPCID]) -> Int {
+        #expect(responses.map(\.id) == ids)
+        var served = 0
+        for (index, response) in responses.enumerated() {
+            switch response.outcome {
+            case .result:
+                #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
+                #expect(throws: Never.self) { _ = try response.decodeResult(SystemInfo.self) }
+                served += 1
+            case .error(let error):
+                #expect(error.code == RPCError.Code.unavailable)
+            }
+        }
+        return served
+    }
+
     @Test("a connection that still owes answers stays open through the shutdown and answers new requests -32050")
     func unavailableAfterShutdownBegan() async throws {
         let server = try await TestServer.start()
@@ -218,30 +237,14 @@ struct GracefulShutdownTests {
         let late: [UInt8] = (101...110).flatMap { requestLine(id: $0, "conversation.append", #"{"conversation_id":"late","messages":[{"a":1}]}"#) + [10] }
         try await offload { try socket.write(late) }
 
-        let lines = try await offload { () -> [[UInt8]] in
-            var lines: [[UInt8]] = []
-            while let line = try socket.readLine(timeout: 20) { lines.append(line) }
-            return lines
-        }
+        let lines = try await offload { try socket.readLinesUntilClose(timeout: 20) }
         let task = server.task
         try await within(20, "the server to stop") { try await task.value }
         #expect(lines.count == 110)
         let responses = try lines.map { try RPCResponse.decode($0) }
         // The early requests the server read before the shutdown began are answered; any it
         // had not read yet are refused like the late ones (never the other way round).
-        var served = 0
-        for (index, response) in responses.prefix(100).enumerated() {
-            #expect(response.id == LongAnswers.id(index + 1))
-            switch response.outcome {
-            case .result:
-                #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
-                #expect(throws: Never.self) { _ = try response.decodeResult(SystemInfo.self) }
-                served += 1
-            case .error(let error):
-                #expect(error.code == RPCError.Code.unavailable)
-            }
-        }
-        #expect(served > 0)
+        #expect(Self.servedThenRefused(Array(responses.prefix(100)), ids: (1...100).map(LongAnswers.id)) > 0)
         for (index, response) in responses.dropFirst(100).enumerated() {
             #expect(response.id == RPCID(Int64(101 + index)))
             guard case .error(let error) = response.outcome else {
@@ -268,28 +271,13 @@ struct GracefulShutdownTests {
         let writer = Task { try await offload { try socket.write(requests) } }
         try await Task.sleep(for: .milliseconds(300))
         await server.group.triggerGracefulShutdown()
-        let lines = try await offload { () -> [[UInt8]] in
-            var lines: [[UInt8]] = []
-            while let line = try socket.readLine(timeout: 20) { lines.append(line) }
-            return lines
-        }
+        let lines = try await offload { try socket.readLinesUntilClose(timeout: 20) }
         try await writer.value
         let task = server.task
         try await within(20, "the server to stop") { try await task.value }
         #expect(lines.count == count, "requests read were neither answered nor refused")
-        var served = 0
-        for (index, line) in lines.enumerated() {
-            let response = try RPCResponse.decode(line)
-            #expect(response.id == (index < 20 ? LongAnswers.id(index + 1) : RPCID(Int64(index + 1))))
-            switch response.outcome {
-            case .result:
-                #expect(served == index, "request \(index + 1) was served after an earlier one was refused")
-                served += 1
-            case .error(let error):
-                #expect(error.code == RPCError.Code.unavailable)
-            }
-        }
-        #expect(served > 0)
+        let ids = (1...20).map(LongAnswers.id) + (21...count).map { RPCID(Int64($0)) }
+        #expect(Self.servedThenRefused(try lines.map { try RPCResponse.decode($0) }, ids: ids) > 0)
         server.vault.close()
     }
 

@@ -77,6 +77,13 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
+    /// Every line until the server closes the connection, each within `timeout` of the last.
+    func readLinesUntilClose(timeout: Double) throws -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        while let line = try readLine(timeout: timeout) { lines.append(line) }
+        return lines
+    }
+
     /// Waits until the peer closes, discarding what arrives; throws on timeout.
     func waitForClose(timeout: Double) throws {
         let deadline = Date().addingTimeInterval(timeout)
