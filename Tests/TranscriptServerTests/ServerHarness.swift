@@ -181,7 +181,6 @@ func makeShortTemporaryDirectory() throws -> String {
 /// UTF-8 bytes of `text`.
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// A request line (without its newline): `params` is spliced in as written.
 /// `system.info` requests with ids padded to 20 KB, so that their answers are long: a client
 /// that does not read them fills the socket buffers and the connection owes answers.
 enum LongAnswers {
@@ -196,6 +195,7 @@ enum LongAnswers {
     }
 }
 
+/// A request line (without its newline): `params` is spliced in as written.
 func requestLine(id: Int?, _ method: String, _ params: String? = nil) -> [UInt8] {
     var text = #"{"jsonrpc":"2.0","method":"\#(method)""#
     if let params { text += #","params":"# + params }
