@@ -17,7 +17,7 @@ import Synchronization
 /// the lines after it are left unframed until it has run. So a read never sees a later append,
 /// and a delete or erase never takes an append sent after it, already acknowledged, with it.
 ///
-/// The handler frames its own lines (``LineSplitter``), one at a time, so that it can stop between
+/// The handler frames its own lines (``UnframedLines``), one at a time, so that it can stop between
 /// any two: behind a barrier, while `maxInFlight` requests are unanswered or their answers not yet
 /// handed to the kernel, or while the channel holds more answer bytes than its high-water mark (4
 /// MiB; a peer that does not read its answers stops being served). Reading the socket pauses
@@ -60,11 +60,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// not finished running: while there are any, no line is framed.
     private var barriers = 0
     /// Bytes read and not yet framed: lines waiting for their turn, and the start of the next.
-    private var unframed = ClientConnectionHandler.noBytes
-    private static let noBytes = ByteBuffer()
+    private var unframed = UnframedLines()
     /// The bytes of storage held for what is not yet framed.
     var unframedCapacity: Int { unframed.capacity }
-    private var splitter = LineSplitter()
+    /// An empty write, queued after answers to learn when they have gone out.
+    private static let noBytes = ByteBuffer()
     /// The longest line the connection may send now: ``unauthenticatedLineBytes(_:)`` until
     /// `auth` succeeds, the configured limit after.
     private var lineBytes: Int
@@ -129,7 +129,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         slots.removeAll()
-        unframed = Self.noBytes
+        unframed.removeAll()
         if let entry { registry.remove(entry) }
         context.fireChannelInactive()
     }
@@ -137,14 +137,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !stopped, !inputEnded, !closed, entry != nil else { return }
         var bytes = unwrapInboundIn(data)
-        if unframed.readableBytes == 0 {
-            unframed = bytes
-        } else {
-            // Only the bytes of lines already framed go: a long line arriving in many reads is
-            // not moved again with each.
-            if unframed.readerIndex > 0 { unframed.discardReadBytes() }
-            unframed.writeBuffer(&bytes)
-        }
+        unframed.append(&bytes)
         advance(context: context)
     }
 
@@ -186,17 +179,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 paused = true
                 break
             }
-            guard let frame = splitter.next(in: &unframed, limit: lineBytes)
-                ?? (inputEnded ? splitter.rest(of: &unframed) : nil) else { break }
+            guard let frame = unframed.next(limit: lineBytes, ended: inputEnded) else { break }
             entry.inFlight.add(1, ordering: .sequentiallyConsistent)
             accept(frame, context: context, entry: entry)
         }
-        if unframed.readableBytes == 0 {
-            // Let go of the last read's storage (up to 64 KiB, or a long line's) while the
-            // connection idles.
-            unframed = Self.noBytes
-        }
-        let holds = paused && !stopped && unframed.readableBytes > 0
+        unframed.releaseIfEmpty()
+        let holds = paused && !stopped && !unframed.isEmpty
         if holds != holdsLines {
             holdsLines = holds
             if holds {
@@ -381,11 +369,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        if (stopped || inputEnded) && slots.isEmpty && (stopped || unframed.readableBytes == 0) {
+        if (stopped || inputEnded) && slots.isEmpty && (stopped || unframed.isEmpty) {
             closed = true
             // A close drops writes not yet handed to the kernel: close once they have gone out.
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(Self.noBytes)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         entry.closeIfIdle()

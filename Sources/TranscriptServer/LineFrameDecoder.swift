@@ -58,6 +58,46 @@ struct LineSplitter {
     }
 }
 
+/// The bytes a client connection has read and not yet framed, and the lines in them: the
+/// connection's own framing (see ``LineSplitter``), which takes one line at a time.
+struct UnframedLines {
+    private var buffer = UnframedLines.noBytes
+    private var splitter = LineSplitter()
+    private static let noBytes = ByteBuffer()
+
+    /// Whether no byte waits.
+    var isEmpty: Bool { buffer.readableBytes == 0 }
+    /// The bytes of storage held.
+    var capacity: Int { buffer.capacity }
+
+    /// Adds the bytes of a read.
+    mutating func append(_ bytes: inout ByteBuffer) {
+        if buffer.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            // Only the bytes of lines already framed go: a long line arriving in many reads is
+            // not moved again with each.
+            if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+            buffer.writeBuffer(&bytes)
+        }
+    }
+
+    /// The next line of at most `limit` bytes (see ``LineSplitter/next(in:limit:)``); once the
+    /// stream has `ended`, what is left after the complete lines is a last one.
+    mutating func next(limit: Int, ended: Bool) -> Frame? {
+        splitter.next(in: &buffer, limit: limit) ?? (ended ? splitter.rest(of: &buffer) : nil)
+    }
+
+    /// Lets go of the storage (the last read's, up to 64 KiB, or a long line's) once no byte
+    /// waits, so that an idle connection holds none.
+    mutating func releaseIfEmpty() {
+        if isEmpty { buffer = Self.noBytes }
+    }
+
+    /// Drops every byte waiting.
+    mutating func removeAll() { buffer = Self.noBytes }
+}
+
 /// Splits a byte stream into `\n`-terminated lines of at most `maxLineBytes` bytes, for a
 /// `ByteToMessageHandler` (see ``LineSplitter``).
 public struct LineFrameDecoder: ByteToMessageDecoder {

@@ -6,22 +6,20 @@ import Testing
 /// arrive in.
 @Suite("Line splitter")
 struct LineSplitterTests {
-    /// Feeds `stream` to a splitter in pieces cut at `cuts`, as a connection's handler does
-    /// (appending each piece to what is left unframed), and returns every frame, then the rest
-    /// once the stream has ended.
+    /// Feeds `stream` in pieces cut at `cuts` to the unframed lines of a connection, framing
+    /// after each piece as its handler does, and returns every frame, then the rest once the
+    /// stream has ended.
     static func frames(of stream: [UInt8], cutAt cuts: [Int], limit: Int) -> [Frame] {
-        var splitter = LineSplitter()
-        var unframed = ByteBuffer()
+        var unframed = UnframedLines()
         var frames: [Frame] = []
         var start = 0
         for end in cuts.sorted() + [stream.count] where end >= start {
             var piece = ByteBuffer(bytes: stream[start..<end])
             start = end
-            if unframed.readerIndex > 0 { unframed.discardReadBytes() }
-            unframed.writeBuffer(&piece)
-            while let frame = splitter.next(in: &unframed, limit: limit) { frames.append(frame) }
+            unframed.append(&piece)
+            while let frame = unframed.next(limit: limit, ended: false) { frames.append(frame) }
         }
-        if let last = splitter.rest(of: &unframed) { frames.append(last) }
+        while let last = unframed.next(limit: limit, ended: true) { frames.append(last) }
         return frames
     }
 
