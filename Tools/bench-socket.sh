@@ -2,6 +2,9 @@
 # Socket load benchmark: tvault serve vs. redis-server, both on a Unix socket, same machine,
 # same connection counts, 1 KiB values, closed loop with one request in flight per connection.
 # Reports throughput and p50/p99 latency of each side, and each server's peak resident memory.
+# Each run's line also gives the share of processor time the host gave other guests meanwhile
+# ("steal" in /proc/stat; 0 on a machine of its own), and the summary their median: a run with
+# much of it says more about the host than about the server.
 #
 #   workload "append": tvault conversation.append of one 1 KiB message (durable: answered after
 #                      fsync) vs. redis SET of a 1 KiB value (redis-benchmark -t set -d 1024)
@@ -148,8 +151,24 @@ memory="$work/memory.tsv"       # N side peak_rss_kib anon_rss_kib
 # without the store's mapped file pages), in KiB.
 peak_rss() { awk '$1 == "VmHWM:" { p = $2 } $1 == "RssAnon:" { a = $2 } END { print (p == "" ? "n/a" : p) "\t" (a == "" ? "n/a" : a) }' "/proc/$1/status" 2>/dev/null || printf 'n/a\tn/a\n'; }
 
+steals="$work/steal.tsv"          # side run steal_percent
+: > "$steals"
+# On a virtual machine the host may run other guests on this one's processors: that time,
+# "steal" in /proc/stat, slows whichever side runs then. Each run reports its share, so that a
+# disturbed run can be told from a slow server.
+# steal_mark: the stolen and the total processor time so far, in clock ticks.
+steal_mark() { awk '$1 == "cpu" { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+# steal_since MARK SIDE RUN: the share of processor time stolen since MARK, in %; recorded.
+steal_since() {
+    local share
+    share="$(steal_mark | awk -v m="$1" 'BEGIN { split(m, a, " ") } { d = $2 - a[2]; printf "%.0f", (d > 0 ? ($1 - a[1]) * 100 / d : 0) }')"
+    echo "$2	$3	$share" >> "$steals"
+    echo "$share"
+}
+
 tvault_run() { # tvault_run WORKLOAD N RUN SIDE SOCK TOKEN
-    local side="$4" out
+    local side="$4" out mark
+    mark="$(steal_mark)"
     if ! out="$("$bin/tvault-load" --socket "$5" --token "$6" --connections "$2" \
             --seconds "$seconds" --warmup 0.5 --mode "$1" --message-bytes 1024 --page 100 --prefill 1000 \
             --client "$client" --decode "$decode" --label "run $3" --quiet)"; then
@@ -161,7 +180,7 @@ tvault_run() { # tvault_run WORKLOAD N RUN SIDE SOCK TOKEN
     p99="$(sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p' <<<"$out")"
     errors="$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' <<<"$out")"
     [ "${errors:-0}" = 0 ] || say "$side $1 -c $2: $errors errors"
-    say "  $(printf '%-15s' "$side")$1 c=$2 run $3: $ops ops/s, p50 $p50 ms, p99 $p99 ms"
+    say "  $(printf '%-15s' "$side")$1 c=$2 run $3: $ops ops/s, p50 $p50 ms, p99 $p99 ms, steal $(steal_since "$mark" "$side" "$3") %"
     record "$1" "$2" "$side" "$3" "$ops" "$p50" "$p99"
 }
 
@@ -193,12 +212,13 @@ redis_run() { # redis_run WORKLOAD N SIDE SOCK RUN
         redis_count[$key]="$(awk -v r="$rps" -v s="$seconds" -v n="$n" \
             'BEGIN { c = int(r * s); if (c < n * 10) c = n * 10; print c }')"
     fi
-    local result
+    local result mark
+    mark="$(steal_mark)"
     if ! result="$(redis_bench "$sock" "$n" -n "${redis_count[$key]}" "${args[@]}")"; then
         say "redis-benchmark $workload -c $n ($side) failed or timed out"; return 0
     fi
     read -r rps p50 p99 <<<"$result"
-    say "  $(printf '%-15s' "redis-$side")$workload c=$n run $run: $rps ops/s, p50 $p50 ms, p99 $p99 ms"
+    say "  $(printf '%-15s' "redis-$side")$workload c=$n run $run: $rps ops/s, p50 $p50 ms, p99 $p99 ms, steal $(steal_since "$mark" "redis-$side" "$run") %"
     record "$workload" "$n" "redis-$side" "$run" "$rps" "$p50" "$p99"
 }
 
@@ -301,6 +321,14 @@ mib() { awk -F'\t' -v n="$1" -v s="$2" '$1 == n && $2 == s {
 for n in $connections; do
     echo "| $n | $(mib "$n" tvault) | $(mib "$n" tvault-nosync) | $(mib "$n" redis-always) | $(mib "$n" redis-none) |"
 done
+
+# How disturbed the runs were (see steal_mark).
+echo
+sort -t "$(printf '\t')" -k3,3n "$steals" | awk -F'\t' '{ v[NR] = $3 } END {
+    if (NR == 0) exit
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    high = 0; for (i = 1; i <= NR; i++) if (v[i] > 10) high++
+    printf "Processor time the host gave other guests during the runs (steal): median %s %%, highest %s %%; %d of %d runs above 10 %%.\n", m, v[NR], high, NR }'
 
 # The issue's targets, where their connection counts were measured.
 echo
