@@ -290,6 +290,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func advance(context: ChannelHandlerContext) {
         guard !closed, let entry else { return }
         frameLines(context: context, entry: entry)
+        let firstHead = head
         var wrote = 0
         var last: ByteBuffer?
         var started = 0
@@ -368,6 +369,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     handler.resumeReadingIfAllowed(context: context)
                 }
             }
+        } else if holdsLines && head > firstHead {
+            // Slots left without a write (notifications, which owe nothing): no write's
+            // completion will frame the lines held for want of the room they made, and the socket
+            // is not read while lines are held, so nothing else would. Frame them in the loop's
+            // next turn, after its other connections.
+            queueAdvance(context: context)
         }
         if (stopped || inputEnded) && slots.isEmpty && (stopped || unframed.isEmpty) {
             closed = true
