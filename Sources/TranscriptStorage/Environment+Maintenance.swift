@@ -32,6 +32,15 @@ extension Environment {
         try LMDBError.check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0))
     }
 
+    /// Removes the redo log of the closed environment at `path`, if any, durably.
+    ///
+    /// For replacing `data.mdb` with another file (a compacted copy): the log's checkpoint
+    /// describes the old file, and the next open would write its meta pages into the new one.
+    /// The old file must be whole without the log: its environment closed cleanly.
+    public static func removeLog(at path: String) throws {
+        try RedoLog.remove(directory: path)
+    }
+
     /// Flushes the data to disk: with durability, a checkpoint, after which the redo log holds
     /// nothing to replay.
     public func sync() throws {

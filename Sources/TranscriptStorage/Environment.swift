@@ -17,7 +17,8 @@ public final class Environment: @unchecked Sendable {
     // Invariant for the unchecked Sendable: `handle` and `databases` are set in init and never
     // change; the map size changes only under the exclusive side of `resizeLock`, which every
     // transaction holds shared for its whole life; the redo log, `pin` and `usedAtCheckpoint`
-    // are touched only with `logLock` held.
+    // are touched only with `logLock` held; `syncDataFile` is set only by tests, before any
+    // write.
 
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -55,6 +56,9 @@ public final class Environment: @unchecked Sendable {
     private var usedAtCheckpoint = 0
     /// Starts the kernel writing `data.mdb`'s pages between checkpoints (durable only).
     private let writeback: Writeback?
+    /// Flushes `data.mdb` at a checkpoint (`mdb_env_sync`); tests replace it, before any
+    /// write, to make it fail.
+    var syncDataFile: (OpaquePointer) -> Int32 = { mdb_env_sync($0, 1) }
 
     /// A checkpoint comes once this many bytes of pages were added since the last one: while
     /// the checkpoint's snapshot is pinned, LMDB writes every changed page to new space.
@@ -73,7 +77,9 @@ public final class Environment: @unchecked Sendable {
         var recovered: RedoLog.Recovered?
         if options.durable || access(path + "/" + RedoLog.fileName, F_OK) == 0 {
             (log, recovered) = try RedoLog.open(directory: path)
-            if let recovered, !recovered.records.isEmpty {
+            if let recovered {
+                // Also with no record to apply: a commit too large for the log may have reached
+                // the file, meta page included, without the checkpoint that made it durable.
                 try RedoLog.restoreMetaPages(recovered, directory: path)
             }
         }
@@ -110,15 +116,8 @@ public final class Environment: @unchecked Sendable {
             // A failed commit frees the transaction itself.
             try LMDBError.check(mdb_txn_commit(txn))
             self.databases = opened
-            for record in recovered?.records ?? [] {
-                try LMDBError.check(mdb_txn_begin(env, nil, 0, &txn))
-                do {
-                    try RedoRecord.apply(record, in: txn!, databases: opened)
-                } catch {
-                    mdb_txn_abort(txn)
-                    throw error
-                }
-                try LMDBError.check(mdb_txn_commit(txn))
+            if let records = recovered?.records, !records.isEmpty {
+                try Self.replay(records, in: env!, databases: opened, maximumMapSize: options.maximumMapSize)
             }
             if !options.durable, log != nil {
                 try LMDBError.check(mdb_env_sync(env, 1))
@@ -149,6 +148,37 @@ public final class Environment: @unchecked Sendable {
         if redo != nil {
             // Replayed records and the open's own commit become the first checkpoint.
             try withLogLock { try checkpoint() }
+        }
+    }
+
+    /// Applies a log's records in one transaction, growing the map as needed.
+    ///
+    /// One transaction, because until the open's checkpoint (or the log's removal) is durable a
+    /// crash sends the next open back to the checkpoint's snapshot, whose pages must then be
+    /// whole. LMDB reuses a page freed by one commit only two commits later: replayed as one
+    /// commit per record, the third record on could write over the checkpoint's pages.
+    private static func replay(_ records: [[UInt8]], in env: OpaquePointer, databases: [String: Database],
+                               maximumMapSize: Int) throws {
+        while true {
+            var txn: OpaquePointer?
+            try LMDBError.check(mdb_txn_begin(env, nil, 0, &txn))
+            var status: Int32
+            do {
+                for record in records { try RedoRecord.apply(record, in: txn!, databases: databases) }
+                status = mdb_txn_commit(txn)
+            } catch let error as LMDBError where error == .mapFull {
+                mdb_txn_abort(txn)
+                status = MDB_MAP_FULL
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            guard status == MDB_MAP_FULL else { return try LMDBError.check(status) }
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            let current = info.me_mapsize
+            guard current < maximumMapSize else { throw LMDBError.mapFull }
+            try LMDBError.check(mdb_env_set_mapsize(env, min(maximumMapSize, current + min(current, 1 << 30))))
         }
     }
 
@@ -211,9 +241,16 @@ public final class Environment: @unchecked Sendable {
     private func writeOnce<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         pthread_rwlock_rdlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
+        var record: RedoRecord?
+        if let redo {
+            let (room, failed) = withLogLock { (redo.room, redo.failed) }
+            // Not even a transaction that writes nothing: what it reads (an idempotency record,
+            // say) may be a commit that the failure left not durable.
+            guard !failed else { throw LMDBError(code: EIO) }
+            record = RedoRecord(limit: room)
+        }
         var txn: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
-        let record = redo.map { redo in RedoRecord(limit: withLogLock { redo.room }) }
         let result: R
         do {
             result = try body(WriteTransaction(core: TransactionCore(handle: txn!, record: record)))
@@ -265,7 +302,14 @@ public final class Environment: @unchecked Sendable {
     /// snapshot to it. Called with `logLock` held.
     private func checkpoint() throws {
         guard let redo else { return }
-        try LMDBError.check(mdb_env_sync(handle, 1))
+        let synced = syncDataFile(handle)
+        if synced != 0 {
+            // Linux reports a failed write-back once: a later flush may succeed without the
+            // pages lost here, and a checkpoint after it would drop the records that are their
+            // only durable copy. The log, and with it the store, accepts no further write.
+            redo.refuseWrites()
+            throw LMDBError(code: synced)
+        }
         let pageSize = usage.pageSize
         var metaPages = [UInt8](repeating: 0, count: 2 * pageSize)
         let count = metaPages.withUnsafeMutableBytes { pread(dataFile, $0.baseAddress, $0.count, 0) }

@@ -149,6 +149,15 @@ extension Vault {
                 try? removeCompactionLeftovers(temporary)
                 throw error
             }
+            do {
+                // The log's checkpoint names the old file's meta pages, which the next open
+                // would write into the new one. The old file is whole without it: its
+                // environment closed with a checkpoint.
+                try Environment.removeLog(at: directory.store)
+            } catch {
+                try? removeCompactionLeftovers(temporary)
+                throw VaultError.unavailable("cannot remove the old redo log (\(error))")
+            }
             guard rename(temporary + "/data.mdb", dataFile) == 0 else {
                 let reason = String(cString: strerror(errno))
                 try? removeCompactionLeftovers(temporary)
@@ -174,6 +183,8 @@ extension Vault {
         }
         do {
             try environment.copy(to: destination, compact: true)
+            // The old file must be whole on its own: its redo log is removed before the swap.
+            try environment.sync()
         } catch {
             throw VaultError.unavailable("the compacted copy failed (\(error))")
         }
