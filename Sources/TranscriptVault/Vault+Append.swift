@@ -234,7 +234,9 @@ extension Vault {
     /// The cache key includes the whole sealed DEK, so a conversation shredded and created
     /// again never meets its predecessor's key, and a stored DEK that was altered is unwrapped
     /// (and found out) instead of being served from the cache.
-    func dataKey(tenant keys: TenantKeys, conversation ck: [UInt8], record: ConversationRecord) throws -> KeyBox {
+    /// `mark` as for ``keys(for:since:caching:)``.
+    func dataKey(tenant keys: TenantKeys, conversation ck: [UInt8], record: ConversationRecord,
+                 since mark: CacheMark? = nil) throws -> KeyBox {
         let cacheKey = Array.bigEndian(keys.number) + ck + record.sealedDEK
         if let cached = dekCache.lookup(cacheKey) { return cached }
         guard let kek = keys.keks[record.kekVersion] else { throw VaultError.recordCorrupted("conversation key version") }
@@ -246,7 +248,7 @@ extension Vault {
             throw VaultError.recordCorrupted("conversation key")
         }
         let box = KeyBox(dek)
-        dekCache.insert(box, for: cacheKey)
+        dekCache.insert(box, for: cacheKey, unlessPurgedSince: mark?.deks)
         return box
     }
 

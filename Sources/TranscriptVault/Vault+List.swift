@@ -16,9 +16,10 @@ extension Vault {
         if let subject = query.subjectID { try Self.validateIdentifier(subject, field: "subject_id") }
         guard (1...1000).contains(query.limit) else { throw VaultError.invalidArgument(field: "limit", reason: "must be 1...1000") }
         let cursorBytes = try query.cursor.map { try Self.decodeCursor($0, length: query.subjectID == nil ? 24 : 16) }
+        let mark = cacheMark()
         return try environment.read { txn in
             guard let record = try tenantRecord(tenant, in: txn) else { throw VaultError.notFound }
-            let keys = try keys(for: record)
+            let keys = try keys(for: record, since: mark)
             let tenantPrefix = Array.bigEndian(record.number)
             var summaries: [ConversationSummary] = []
             var lastPosition: [UInt8]?
@@ -31,7 +32,7 @@ extension Vault {
                 else { return }
                 if let after = query.updatedAfter, conversation.updatedAt <= after { return }
                 if let before = query.updatedBefore, conversation.updatedAt >= before { return }
-                let dek = try dataKey(tenant: keys, conversation: ck, record: conversation)
+                let dek = try dataKey(tenant: keys, conversation: ck, record: conversation, since: mark)
                 let metadata = try openMetadata(conversation, dek: dek, tenant: record.number, conversation: ck)
                 summaries.append(ConversationSummary(
                     conversationID: metadata.conversationID, subjectID: metadata.subjectID, format: metadata.format,

@@ -26,9 +26,10 @@ extension Vault {
         try TenantName.validate(tenant)
         try Self.validateIdentifier(conversationID, field: "conversation_id")
         guard (1...1000).contains(limit) else { throw VaultError.invalidArgument(field: "limit", reason: "must be 1...1000") }
+        let mark = cacheMark()
         return try environment.read { txn in
             guard let record = try tenantRecord(tenant, in: txn) else { throw VaultError.notFound }
-            let keys = try keys(for: record)
+            let keys = try keys(for: record, since: mark)
             let ck = keys.hash(conversationID, domain: "conversation")
             guard let conversation = try txn.withValue(
                 in: db.conversations, forKey: Schema.conversationKey(tenant: record.number, conversation: ck),
@@ -36,7 +37,7 @@ extension Vault {
             else { throw VaultError.notFound }
             // No sequence number follows the largest one; `afterSeq + 1` would wrap to the start.
             guard afterSeq < UInt64.max else { return MessagePage(messages: [], nextAfterSeq: nil) }
-            let dek = try dataKey(tenant: keys, conversation: ck, record: conversation)
+            let dek = try dataKey(tenant: keys, conversation: ck, record: conversation, since: mark)
             let prefix = Schema.conversationKey(tenant: record.number, conversation: ck)
             return try txn.withCursor(db.messages) { cursor in
                 var messages: [StoredMessage] = []

@@ -80,6 +80,9 @@ extension Vault {
             }
             position = next
         }
+        // The cached keys hold the destroyed versions: dropped, so that they are released (and
+        // zeroed) now rather than whenever the tenant is used next.
+        if !destroyed.isEmpty { tenantCache.remove(number) }
         return KEKRotation(tenant: name, version: current, rewrapped: done, destroyed: destroyed)
     }
 
@@ -200,6 +203,7 @@ extension Vault {
     func keys(forAnyState record: TenantRecord) throws -> TenantKeys {
         var active = record
         active.state = .active
-        return try keys(for: active)
+        // Not cached: the tenant may be scheduled for shredding, and a rotation's versions change.
+        return try keys(for: active, caching: false)
     }
 }

@@ -89,7 +89,7 @@ extension Vault {
         FaultInjection.point("tenant.keys-deleted")
         if let number = try? environment.read({ try tenantRecord(name, in: $0)?.number }) {
             dekCache.removeAll(withPrefix: .bigEndian(number))
-            tenantCache.withLock { _ = $0.removeValue(forKey: number) }
+            tenantCache.remove(number)
         }
         erasureRequested()
         try await purgeShreddedTenants()

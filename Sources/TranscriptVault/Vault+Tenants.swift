@@ -75,12 +75,27 @@ extension Vault {
         try txn.withValue(in: db.tenants, forKey: Array(name.utf8)) { try TenantRecord(decoding: $0) }
     }
 
+    /// The caches' eviction counts, taken by a reader before it opens its snapshot: keys it
+    /// unwraps from a snapshot older than an eviction are not cached again.
+    struct CacheMark {
+        var deks: UInt64
+        var tenants: UInt64
+    }
+
+    func cacheMark() -> CacheMark {
+        CacheMark(deks: dekCache.purges, tenants: tenantCache.purges)
+    }
+
     /// The unwrapped keys of an active tenant, from the cache when it still matches `record`.
     ///
+    /// - Parameters:
+    ///   - mark: for a reader, ``cacheMark()`` taken before its snapshot; `nil` on the writer
+    ///     thread, whose transaction is the newest state.
+    ///   - caching: whether keys unwrapped here may be cached.
     /// - Throws: ``VaultError/tenantShredded`` for a shredded or scheduled tenant.
-    func keys(for record: TenantRecord) throws -> TenantKeys {
+    func keys(for record: TenantRecord, since mark: CacheMark? = nil, caching: Bool = true) throws -> TenantKeys {
         guard record.state == .active else { throw VaultError.tenantShredded }
-        if let cached = tenantCache.withLock({ $0[record.number] }), cached.matches(record) { return cached }
+        if let cached = tenantCache.lookup(record.number), cached.matches(record) { return cached }
         guard let root = roots.withLock({ $0[record.epoch] }) else {
             if let newest = roots.withLock({ $0.keys.max() }), record.epoch < newest {
                 // This snapshot predates a root rotation that has just committed.
@@ -89,7 +104,7 @@ extension Vault {
             throw VaultError.keyringMismatch("tenant keys are sealed under an epoch this keyring lacks")
         }
         let keys = try TenantKeys(record: record, root: root.key, storeID: storeID)
-        tenantCache.withLock { $0[record.number] = keys }
+        if caching { tenantCache.insert(keys, for: record.number, unlessPurgedSince: mark?.tenants) }
         return keys
     }
 }

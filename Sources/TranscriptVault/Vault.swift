@@ -50,7 +50,7 @@ public final class Vault: Sendable {
     let lock: DirectoryLock
     let storeID: [UInt8]
     let dekCache: KeyCache
-    let tenantCache = Mutex<[UInt32: TenantKeys]>([:])
+    let tenantCache = TenantKeyCache()
     let roots: Mutex<[UInt64: KeyBox]>
     /// The key under which token secrets are hashed (sealed under the root in `meta`).
     let tokenKey: KeyBox
