@@ -23,9 +23,11 @@ final class RateLimiter: Sendable {
         let now = Self.monotonicNanoseconds()
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = Double(now &- bucket.updated) / 1e9
+            // Another thread that read the clock later may have taken the lock first: time
+            // never runs backwards here (the difference would wrap, and refill the bucket).
+            let elapsed = now > bucket.updated ? Double(now - bucket.updated) / 1e9 : 0
             bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
-            bucket.updated = now
+            bucket.updated = max(bucket.updated, now)
             defer { buckets[key] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
