@@ -228,13 +228,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if request.method == RPCMethod.auth.rawValue {
             // Handled in order, before the next line, so that later requests see it.
             let (line, newGrant) = dispatcher.authenticate(request)
+            let wasAuthenticated = grant != nil
             grant = newGrant
             // The lines after this one are held to the limit of the connection's new state.
             lineBytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
             if newGrant != nil {
                 context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
-            } else if let refused = refusedBeforeAuth() {
-                return refused
+            } else {
+                // Unauthenticated again: its deadline, counted from the connect, applies again.
+                if wasAuthenticated { context.pipeline.fireUserInboundEventTriggered(ConnectionUnauthenticated()) }
+                if let refused = refusedBeforeAuth() { return refused }
             }
             return .done(notification ? nil : line)
         }

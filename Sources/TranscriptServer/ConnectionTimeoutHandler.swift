@@ -4,6 +4,9 @@ internal import NIOCore
 /// unauthenticated deadline to the idle timeout.
 struct ConnectionAuthenticated: Sendable {}
 
+/// Sent by the connection when a failed `auth` leaves an authenticated connection without a grant.
+struct ConnectionUnauthenticated: Sendable {}
+
 /// How many of a connection's requests the server is still working on (appends waiting for
 /// their commit, long calls in a task). Shared by the connection's handlers on its event loop.
 final class ConnectionWork {
@@ -70,6 +73,14 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
             authenticated = true
             lastActivity = .now()
             // The pending timer is for the connect deadline; the idle timeout may end sooner.
+            timer?.cancel()
+            schedule(context: context)
+            return
+        }
+        if event is ConnectionUnauthenticated {
+            // Back to the deadline after connecting, however long ago that was: a connection
+            // past it is closed once the answer to the failed `auth` is written.
+            authenticated = false
             timer?.cancel()
             schedule(context: context)
             return

@@ -238,6 +238,36 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("a failed auth on an authenticated connection leaves it unauthenticated: past the deadline after connecting, it is closed once the refusal is written")
+    func failedReauthCloses() async throws {
+        try await withServer(configure: Self.shortAuthDeadline) { server in
+            let token = try await server.token(tenants: ["acme"])
+            // A machine too busy to authenticate within the 300 ms deadline proves nothing: try again.
+            var concluded = false
+            for _ in 0..<5 where !concluded {
+                let socket = try RawSocket(path: server.socketPath)
+                let connected = ContinuousClock.now
+                try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
+                guard let auth = try? await offload({ try socket.readLine(timeout: 10) }),
+                      (try? RPCResponse.decode(auth).decodeResult(AuthResult.self)) != nil else { continue }
+                concluded = true
+                // Past the deadline, authenticated: still served.
+                try await Task.sleep(until: connected + .milliseconds(600))
+                try socket.write(requestLine(id: 2, "system.info") + [10])
+                _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine(timeout: 10) }))
+                    .decodeResult(SystemInfo.self)
+                try socket.write(requestLine(id: 3, "auth", #"{"token":"tvt_nobody_secret"}"#) + [10])
+                // The bound detects a connection left open only.
+                let lines = try await offload { try socket.readLinesUntilClose(timeout: 20) }
+                #expect(lines.count == 1)
+                let refusal = try errorAnswer(try #require(lines.first))
+                #expect(refusal.id == RPCID(3))
+                #expect(refusal.error.code == RPCError.Code.unauthenticated)
+            }
+            #expect(concluded, "could not authenticate within the deadline in five tries")
+        }
+    }
+
     @Test("an authenticated idle connection is closed after the idle timeout; activity keeps it open")
     func authenticatedIdle() async throws {
         try await withServer(configure: Self.shortIdle) { server in
