@@ -218,7 +218,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         do throws(RPCRequest.Rejection) {
             request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth)
         } catch {
-            return refusedBeforeAuth() ?? .done(error.responseLine)
+            return refusedBeforeAuth(id: error.id, notification: false) ?? .done(error.responseLine)
         }
         let notification = request.isNotification
         if entry.draining.load(ordering: .acquiring) {
@@ -237,11 +237,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             } else {
                 // Unauthenticated again: its deadline, counted from the connect, applies again.
                 if wasAuthenticated { context.pipeline.fireUserInboundEventTriggered(ConnectionUnauthenticated()) }
-                if let refused = refusedBeforeAuth() { return refused }
+                if let refused = refusedBeforeAuth(id: request.responseID, notification: notification) { return refused }
             }
             return .done(notification ? nil : line)
         }
-        if grant == nil, request.method != RPCMethod.systemInfo.rawValue, let refused = refusedBeforeAuth() {
+        if grant == nil, request.method != RPCMethod.systemInfo.rawValue,
+           let refused = refusedBeforeAuth(id: request.responseID, notification: notification) {
             return refused
         }
         let work = dispatcher.prepare(request, grant: grant, connection: ObjectIdentifier(self))
@@ -271,13 +272,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// ``maxRefusalsBeforeAuth`` returns the slot that answers it (`-32001`) and ends the
     /// connection. Every line is answered, so a client without a token that sends lines it
     /// knows are refused, and reads nothing, would otherwise make answers pile up.
-    private func refusedBeforeAuth() -> Slot? {
+    /// The answer carries the request's `id`; a notification gets none, as ever.
+    private func refusedBeforeAuth(id: RPCID, notification: Bool) -> Slot? {
         guard grant == nil else { return nil }
         refusalsBeforeAuth += 1
         guard refusalsBeforeAuth > Self.maxRefusalsBeforeAuth else { return nil }
         stopped = true
         let error = RPCError.unauthenticated("more than \(Self.maxRefusalsBeforeAuth) refused requests before auth")
-        return .done(RPCResponse.failureLine(id: .null, error: error))
+        return .done(notification ? nil : RPCResponse.failureLine(id: id, error: error))
     }
 
     /// A running request (an append or a long call) has its answer.

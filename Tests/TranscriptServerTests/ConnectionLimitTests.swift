@@ -161,6 +161,28 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("the refusal that closes a connection before auth carries the request's id; a notification gets none")
+    func lastRefusalBeforeAuth() async throws {
+        try await withServer { server in
+            let refused = (1...64).flatMap { requestLine(id: $0, "conversation.read", #"{"conversation_id":"c"}"#) + [10] }
+            let socket = try RawSocket(path: server.socketPath)
+            try socket.write(refused + requestLine(id: 65, "conversation.read", #"{"conversation_id":"c"}"#) + [10])
+            let lines = try await offload { try socket.readLinesUntilClose(timeout: 10) }
+            #expect(lines.count == 65)
+            for (index, line) in lines.enumerated() {
+                let answer = try errorAnswer(line)
+                #expect(answer.id == RPCID(Int64(index + 1)))
+                #expect(answer.error.code == RPCError.Code.unauthenticated)
+            }
+            #expect(try errorAnswer(try #require(lines.last)).error.message.contains("before auth"))
+
+            let quiet = try RawSocket(path: server.socketPath)
+            try quiet.write(refused + requestLine(id: nil, "conversation.read", #"{"conversation_id":"c"}"#) + [10])
+            let answered = try await offload { try quiet.readLinesUntilClose(timeout: 10) }
+            #expect(answered.count == 64, "the notification that ended the connection was answered")
+        }
+    }
+
     @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
     func unauthenticatedDrip() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
