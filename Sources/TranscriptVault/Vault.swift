@@ -167,6 +167,11 @@ public final class Vault: Sendable {
     ///   Nothing in the directory is changed by a failed open.
     public static func open(_ configuration: Configuration) throws -> Vault {
         let directory = configuration.dataDirectory
+        guard directory.isInitialized || directory.holdsStore else {
+            // Said before the lock, which would create its file in the directory (or fail on a
+            // directory that does not exist, with a less helpful error).
+            throw VaultError.notInitialized("no store in \(directory.path) (create one with tvault init or tvault serve)")
+        }
         let lock = try takeLock(directory)
         if !directory.isInitialized && directory.holdsStore {
             // Not a missing store (run init) but a store without its root keys: nothing of it

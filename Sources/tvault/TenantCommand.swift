@@ -84,6 +84,10 @@ struct TenantCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The tenant's name.") var name: String
 
+        func validate() throws {
+            guard TenantName.isValid(name) else { throw ValidationError("tenant names match [a-z0-9][a-z0-9-]{0,62}") }
+        }
+
         func run() async throws {
             try await runReportingErrors {
                 var params = JSONWriter()
@@ -169,6 +173,10 @@ struct TenantCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The tenant's name.") var name: String
+
+        func validate() throws {
+            guard TenantName.isValid(name) else { throw ValidationError("tenant names match [a-z0-9][a-z0-9-]{0,62}") }
+        }
 
         func run() async throws {
             try await runReportingErrors {

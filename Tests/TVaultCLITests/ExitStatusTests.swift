@@ -21,6 +21,9 @@ struct ExitStatusTests {
         ["tenant", "shred", "acme", "--yes", "--delay-days", "2", "--now"],
         ["serve", "--erasure-delay", "9223372036854775807"],
         ["serve", "--erasure-delay", "-1"],
+        // Tenant names that no tenant can have.
+        ["tenant", "show", "Not_A_Tenant"],
+        ["tenant", "cancel-shred", "Not_A_Tenant"],
     ])
     func usageErrors(_ arguments: [String]) throws {
         let run = try tvault(arguments + ["--data-dir", shortTemporaryPath()])
@@ -112,6 +115,20 @@ struct ExitStatusTests {
         }
     }
 
+    @Test("a command on a data directory without a store says so, and leaves nothing in it")
+    func noStore() throws {
+        let directory = shortTemporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let missing = try tvault(["tenant", "list", "--data-dir", directory])
+        expectStatus(missing, 1)
+        #expect(missing.stderr.contains("no store in \(directory)"), "\(missing)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let empty = try tvault(["stats", "--data-dir", directory])
+        expectStatus(empty, 1)
+        #expect(empty.stderr.contains("no store in \(directory)"), "\(empty)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty, "a file was created in the empty directory")
+    }
+
     @Test("a wrong passphrase from the environment exits 2")
     func wrongPassphrase() async throws {
         let directory = shortTemporaryPath()
@@ -122,5 +139,42 @@ struct ExitStatusTests {
         expectStatus(run, 2)
         let right = try tvault(["stats", "--data-dir", directory, "--format", "json"], environment: ["TVAULT_PASSPHRASE": "correct horse battery staple"])
         expectStatus(right, 0)
+    }
+
+    @Test("an empty passphrase, from the environment or a file, is a usage error, and no store is made")
+    func emptyPassphrase() throws {
+        let directory = shortTemporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let empty = directory + ".passphrase"
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        try Data("\n".utf8).write(to: URL(fileURLWithPath: empty))
+        for (arguments, environment) in [([], ["TVAULT_PASSPHRASE": ""]), (["--passphrase-file", empty], [:])] {
+            let run = try tvault(["init", "--data-dir", directory] + arguments, environment: environment)
+            expectStatus(run, 64)
+            #expect(run.stderr.contains("empty"), "\(run)")
+            #expect(!FileManager.default.fileExists(atPath: directory + "/keyring"), "a store was made: \(run)")
+        }
+    }
+
+    @Test("--unlock-key beats TVAULT_PASSPHRASE; with --passphrase-file too it is a usage error")
+    func unlockKeyBeatsEnvironment() throws {
+        let directory = shortTemporaryPath()
+        let key = directory + ".key"
+        let passphrase = directory + ".passphrase"
+        defer {
+            for path in [directory, key, passphrase] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        try Data("a passphrase\n".utf8).write(to: URL(fileURLWithPath: passphrase))
+        let both = try tvault(["init", "--data-dir", directory, "--unlock-key", key, "--passphrase-file", passphrase])
+        expectStatus(both, 64)
+        #expect(both.stderr.contains("not both"), "\(both)")
+        let made = try tvault(["init", "--data-dir", directory, "--unlock-key", key, "--format", "json"],
+                              environment: ["TVAULT_PASSPHRASE": "ignored"])
+        expectStatus(made, 0)
+        #expect(try made.json()["unlock"] as? String == key)
+        #expect(FileManager.default.fileExists(atPath: key))
+        let listed = try tvault(["tenant", "list", "--data-dir", directory, "--unlock-key", key],
+                                environment: ["TVAULT_PASSPHRASE": "ignored"])
+        expectStatus(listed, 0)
     }
 }
