@@ -32,8 +32,9 @@ enum AdminCall {
         do {
             client = try await TranscriptClient.connect(socketPath: path)
         } catch {
-            throw CLIError.failure("a server owns the data directory but its admin socket \(path) does not answer " +
-                                   "(a server started with --admin-socket elsewhere: give the same --admin-socket, or set TVAULT_ADMIN_SOCKET)")
+            throw CLIError.failure("a server owns the data directory but its admin socket \(path) does not answer (\(error)). " +
+                                   "Run as the server's user; for a server started with --admin-socket elsewhere, give the same " +
+                                   "--admin-socket, or set TVAULT_ADMIN_SOCKET")
         }
         defer { Task { try? await client.close() } }
         let line = RPCRequest.encodeLine(id: RPCID(1), method: method, params: RawParams(bytes: params))
