@@ -30,7 +30,7 @@ public enum UnlockSecret: Sendable {
         text.append(UInt8(ascii: "\n"))
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o400)
         guard fd >= 0 else {
-            throw VaultError.unavailable("cannot create the unlock key file (\(String(cString: strerror(errno))))")
+            throw VaultError.unavailable("cannot create the unlock key file \(path) (\(String(cString: strerror(errno))))")
         }
         defer { close(fd) }
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

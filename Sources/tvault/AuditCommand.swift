@@ -117,11 +117,13 @@ struct AuditCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let sink: FileHandle
                 if let output {
-                    guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
-                          let handle = FileHandle(forWritingAtPath: output) else {
-                        throw CLIError.failure("cannot create \(output)")
+                    let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                    guard fd >= 0 else {
+                        throw CLIError.failure("cannot create \(output) (\(String(cString: strerror(errno))))")
                     }
-                    sink = handle
+                    // An existing file keeps its mode through open: narrowed too.
+                    fchmod(fd, 0o600)
+                    sink = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
                 } else {
                     sink = FileHandle.standardOutput
                 }

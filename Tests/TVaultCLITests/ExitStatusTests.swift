@@ -129,6 +129,22 @@ struct ExitStatusTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty, "a file was created in the empty directory")
     }
 
+    @Test("a file the CLI cannot create is named, with the reason")
+    func uncreatableFiles() async throws {
+        let directory = shortTemporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "-missing/unlock.key"
+        let run = try tvault(["init", "--data-dir", directory, "--unlock-key", key])
+        expectStatus(run, 1)
+        #expect(run.stderr.contains(key) && run.stderr.contains("No such file or directory"), "\(run)")
+        try await withStore { directory in
+            let output = directory + "-missing/audit.jsonl"
+            let export = try tvault(["audit", "export", "--output", output, "--data-dir", directory])
+            expectStatus(export, 1)
+            #expect(export.stderr.contains(output) && export.stderr.contains("No such file or directory"), "\(export)")
+        }
+    }
+
     @Test("a wrong passphrase from the environment exits 2")
     func wrongPassphrase() async throws {
         let directory = shortTemporaryPath()
