@@ -102,6 +102,7 @@ let package = Package(
             dependencies: [
                 "TranscriptServer", "TranscriptClient", "TranscriptAPI", "TranscriptVault", "TranscriptTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ]

@@ -5,7 +5,8 @@ public import TranscriptAPI
 /// An async client for the TranscriptVault socket API.
 ///
 /// Calls may be made concurrently from many tasks; they are pipelined on the one connection
-/// and answered in order.
+/// and answered in order (each answer's id is checked). A cancelled call throws
+/// `CancellationError` at once; its answer, when it comes, is dropped.
 ///
 /// ```swift
 /// let client = try await TranscriptClient.connect(socketPath: ".tvault/tvault.sock")
@@ -33,9 +34,15 @@ public final class TranscriptClient: Sendable {
         return TranscriptClient(channel: channel)
     }
 
-    /// Closes the connection.
+    /// Closes the connection; closing one the server has closed already is not an error.
     public func close() async throws {
-        try await channel.close()
+        do {
+            try await channel.close()
+        } catch ChannelError.alreadyClosed {
+            return
+        } catch {
+            throw ClientError.connectionClosed
+        }
     }
 
     /// Sends one raw line (a `\n` is added) and returns the raw response line, for tests of
@@ -46,19 +53,34 @@ public final class TranscriptClient: Sendable {
         buffer.writeInteger(UInt8(ascii: "\n"))
         let promise = channel.eventLoop.makePromise(of: [UInt8].self)
         channel.writeAndFlush(OutboundRequest(line: buffer, promise: promise), promise: Self.failing(promise))
-        return try await promise.futureResult.get()
+        return try await Self.response(promise)
     }
 
     /// Sends raw bytes as they are, expecting no response (for partial or malformed framing).
     public func sendBytes(_ bytes: [UInt8]) async throws {
-        try await channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: nil))
+        do {
+            try await channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: nil))
+        } catch {
+            throw ClientError.connectionClosed
+        }
     }
 
     /// Waits for the response to bytes sent with ``sendBytes(_:)``.
     public func expectResponse(after bytes: [UInt8]) async throws -> [UInt8] {
         let promise = channel.eventLoop.makePromise(of: [UInt8].self)
         channel.writeAndFlush(OutboundRequest(line: ByteBuffer(bytes: bytes), promise: promise), promise: Self.failing(promise))
-        return try await promise.futureResult.get()
+        return try await Self.response(promise)
+    }
+
+    /// Waits for `promise`'s response line; a cancelled caller stops waiting at once with
+    /// `CancellationError`. The promise keeps its place among those waiting, so the answer,
+    /// when it comes, is dropped and later answers still go to their own requests.
+    private static func response(_ promise: EventLoopPromise<[UInt8]>) async throws -> [UInt8] {
+        try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            promise.fail(CancellationError())
+        }
     }
 
     /// A write promise that fails `response` when the write fails. A write on a closed channel
@@ -75,20 +97,34 @@ public final class TranscriptClient: Sendable {
         let id = RPCID(nextID.next())
         let line = RPCRequest.encodeLine(id: id, method: method, params: params)
         let response = try await sendRaw(Array(line.dropLast()))
+        let decoded: RPCResponse
         do {
-            return try RPCResponse.decode(response, maxDepth: responseDepth.load(ordering: .relaxed))
+            decoded = try RPCResponse.decode(response, maxDepth: responseDepth.load(ordering: .relaxed))
         } catch {
             throw ClientError.malformedResponse(error.message)
         }
+        // An error about a line whose id the server could not read (one over the line limit,
+        // say) comes with a null id, in its place.
+        let nullError: Bool
+        if case .error = decoded.outcome { nullError = decoded.id == .null } else { nullError = false }
+        guard decoded.id == id || nullError else {
+            // Answers are matched by order: one out of place means every later one would go to
+            // the wrong request. The connection is unusable.
+            channel.close(promise: nil)
+            throw ClientError.malformedResponse("the answer to request \(id) carries id \(decoded.id)")
+        }
+        return decoded
     }
 
     /// Calls `method` and decodes its result, throwing ``ClientError/server(_:)`` for an error.
     public func call<Result: RPCResult>(_ method: RPCMethod, params: (any RPCParams)?, as: Result.Type = Result.self) async throws -> Result {
         let response = try await call(method.rawValue, params: params)
+        if case .error(let error) = response.outcome { throw ClientError.server(error) }
         do {
             return try response.decodeResult(Result.self)
         } catch {
-            throw ClientError.server(error)
+            // The server answered, but not with what the method returns.
+            throw ClientError.malformedResponse(error.message)
         }
     }
 
