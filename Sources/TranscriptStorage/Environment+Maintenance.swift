@@ -26,10 +26,21 @@ extension Environment {
     /// exist and be empty. With `compact`, free pages are left out and the copy is renumbered.
     ///
     /// The copy runs in a read transaction, so writers go on meanwhile.
+    /// The copy's `data.mdb` is created with mode 0600 before a byte is written (LMDB's own copy
+    /// by path creates it readable by others, as the umask allows, until a caller narrows it).
     public func copy(to destination: String, compact: Bool) throws {
+        let file = destination + "/data.mdb"
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LMDBError(code: errno) }
+        defer { close(fd) }
         pthread_rwlock_rdlock(resizeLockPointer)
         defer { pthread_rwlock_unlock(resizeLockPointer) }
-        try LMDBError.check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0))
+        do {
+            try LMDBError.check(mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0))
+        } catch {
+            unlink(file)
+            throw error
+        }
     }
 
     /// Removes the redo log of the closed environment at `path`, if any, durably.

@@ -67,13 +67,15 @@ extension Vault {
                 var entry = try cursor.first()
                 while let current = entry {
                     let keySeq = current.key.bigEndianInteger(as: UInt64.self)
+                    // A gap first: the record after a missing one is not the first broken.
+                    guard keySeq == expected else { return (expected, "removed or reordered") }
                     guard let decoded = try? AuditRecord.decode(current.value) else { return (keySeq, "unreadable") }
                     count += 1
                     let mac = Self.auditMAC(decoded.record.body() + decoded.previous, key: auditKey)
                     guard KeyedHash.constantTimeEqual(mac, decoded.mac) else { return (keySeq, "edited") }
                     // A genuine record stored under another number was moved.
                     guard decoded.record.seq == keySeq else { return (keySeq, "reordered") }
-                    guard keySeq == expected, KeyedHash.constantTimeEqual(decoded.previous, previous) else {
+                    guard KeyedHash.constantTimeEqual(decoded.previous, previous) else {
                         return (expected, "removed or reordered")
                     }
                     previous = decoded.mac

@@ -89,22 +89,27 @@ extension Vault {
         }
         guard !FileSystem.exists(store + "/data.mdb") else { throw invalid("\(store) already holds a store") }
 
-        let epoch = try environment.read { try rootEpoch(in: $0) }
-        let db = db
-        let seq = try await writer.submit { [self] txn -> UInt64 in
-            try audit("backup", [.init("destination", auditHash(destination, kind: "path")), .init("epoch", "\(epoch)")], in: txn)
-            return try txn.withValue(in: db.meta, forKey: Self.auditHeadKey) { try AuditHead(decoding: $0) }?.seq ?? 0
-        }
-        let environment = environment
-        try await Self.offload {
-            do {
-                try environment.copy(to: store, compact: true)
-            } catch {
-                throw VaultError.unavailable("the backup copy failed (\(error))")
+        // Under the key lock, so that no root rotation or erasure epoch comes between the epoch
+        // reported (and audited) and the copy's snapshot.
+        let (epoch, seq) = try await keyLock.run { [self] () async throws -> (UInt64, UInt64) in
+            let epoch = try environment.read { try rootEpoch(in: $0) }
+            let db = db
+            let seq = try await writer.submit { [self] txn -> UInt64 in
+                try audit("backup", [.init("destination", auditHash(destination, kind: "path")), .init("epoch", "\(epoch)")], in: txn)
+                return try txn.withValue(in: db.meta, forKey: Self.auditHeadKey) { try AuditHead(decoding: $0) }?.seq ?? 0
             }
-            try Self.makeDurable(file: store + "/data.mdb")
-            try Self.syncDirectory(store)
-            try Self.syncDirectory(destination)
+            let environment = environment
+            try await Self.offload {
+                do {
+                    try environment.copy(to: store, compact: true)
+                } catch {
+                    throw VaultError.unavailable("the backup copy failed (\(error))")
+                }
+                try Self.makeDurable(file: store + "/data.mdb")
+                try Self.syncDirectory(store)
+                try Self.syncDirectory(destination)
+            }
+            return (epoch, seq)
         }
         return BackupResult(destination: destination, store: store, bytes: Self.fileSize(store + "/data.mdb") ?? 0,
                             epoch: epoch, auditSeq: seq)

@@ -76,6 +76,10 @@ private struct VerifyScan {
     /// Opens every tenant's KEK versions and index key.
     mutating func openTenants(_ txn: ReadTransaction) throws {
         let storeID = vault.storeID
+        // The snapshot's root epoch, not the newest in memory: a tenant record behind it holds
+        // keys under a root that is gone (a failure to report), while one at it whose root is
+        // gone from memory saw a rotation commit during the scan.
+        let snapshotEpoch = try vault.rootEpoch(in: txn)
         var records: [(name: String, record: TenantRecord?)] = []
         try txn.withCursor(vault.db.tenants) { cursor in
             var entry = try cursor.first()
@@ -92,9 +96,16 @@ private struct VerifyScan {
             }
             var context = TenantContext(name: name, keks: [:], brokenKEKs: [], isShredded: record.state == .shredded)
             defer { tenants[record.number] = context }
-            if context.isShredded { continue }
+            if context.isShredded {
+                // A shredded tenant holds no key: one that does is a record changed since, and
+                // its records are not to be skipped silently.
+                if !record.keks.isEmpty || !record.sealedIndexKey.isEmpty {
+                    fail(.init(tenant: name, kind: .tenant, check: "shredded_with_keys"))
+                }
+                continue
+            }
             guard let root = vault.roots.withLock({ $0[record.epoch] }) else {
-                if let newest = vault.roots.withLock({ $0.keys.max() }), record.epoch < newest {
+                if record.epoch >= snapshotEpoch, let newest = vault.roots.withLock({ $0.keys.max() }), record.epoch < newest {
                     throw VaultError.unavailable("the root key was rotated during verify; run it again")
                 }
                 for kek in record.keks {

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import TranscriptStorage
 
@@ -67,6 +68,22 @@ struct CopyTests {
             #expect(throws: LMDBError.noSuchFile) {
                 try env.copy(to: directory + "/missing", compact: false)
             }
+        }
+    }
+
+    @Test("the copy's file is created readable by its owner only, whatever the umask and the directory's mode")
+    func copyMode() throws {
+        try withTemporaryDirectory { directory in
+            let env = try openEnvironment(in: directory)
+            try env.write { txn in try txn.put(bytes("v"), forKey: bytes("k"), in: env["items"]) }
+            let destination = directory + "/copy"
+            try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o755])
+            let previous = umask(0o022)
+            defer { umask(previous) }
+            try env.copy(to: destination, compact: true)
+            let mode = try FileManager.default.attributesOfItem(atPath: destination + "/data.mdb")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
         }
     }
 }
