@@ -272,7 +272,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// ``maxRefusalsBeforeAuth`` returns the slot that answers it (`-32001`) and ends the
     /// connection. Every line is answered, so a client without a token that sends lines it
     /// knows are refused, and reads nothing, would otherwise make answers pile up.
-    /// The answer carries the request's `id`; a notification gets none, as ever.
+    /// The answer carries the request's `id`; a notification gets none.
     private func refusedBeforeAuth(id: RPCID, notification: Bool) -> Slot? {
         guard grant == nil else { return nil }
         refusalsBeforeAuth += 1

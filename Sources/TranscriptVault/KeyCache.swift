@@ -99,7 +99,4 @@ final class TenantKeyCache: Sendable {
 
     /// How many evictions came so far.
     var purges: UInt64 { state.withLock { $0.purges } }
-
-    /// The number of tenants cached.
-    var count: Int { state.withLock { $0.keys.count } }
 }
