@@ -176,10 +176,15 @@ public final class Environment: @unchecked Sendable {
             guard status == MDB_MAP_FULL else { return try LMDBError.check(status) }
             var info = MDB_envinfo()
             mdb_env_info(env, &info)
-            let current = info.me_mapsize
-            guard current < maximumMapSize else { throw LMDBError.mapFull }
-            try LMDBError.check(mdb_env_set_mapsize(env, min(maximumMapSize, current + min(current, 1 << 30))))
+            try LMDBError.check(mdb_env_set_mapsize(env, try grownMapSize(info.me_mapsize, maximum: maximumMapSize)))
         }
+    }
+
+    /// The map size after one step of growth from `current`: doubled, by at most 1 GiB, up to
+    /// `maximum`; `MDB_MAP_FULL` when it is there already.
+    private static func grownMapSize(_ current: Int, maximum: Int) throws -> Int {
+        guard current < maximum else { throw LMDBError.mapFull }
+        return min(maximum, current + min(current, 1 << 30))
     }
 
     deinit {
@@ -359,9 +364,7 @@ public final class Environment: @unchecked Sendable {
     private func grow() throws {
         pthread_rwlock_wrlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
-        let current = mapSize
-        guard current < options.maximumMapSize else { throw LMDBError.mapFull }
-        let next = min(options.maximumMapSize, current + min(current, 1 << 30))
+        let next = try Self.grownMapSize(mapSize, maximum: options.maximumMapSize)
         guard redo != nil else {
             try LMDBError.check(mdb_env_set_mapsize(handle, next))
             return

@@ -27,6 +27,8 @@ public struct DataDirectory: Sendable, Equatable {
     public var isInitialized: Bool { access(keyring, F_OK) == 0 }
     /// Whether an LMDB environment is here (`store/data.mdb`), with or without its keyring.
     public var holdsStore: Bool { access(store + "/data.mdb", F_OK) == 0 }
+    /// What to tell someone who names this directory when it holds no store.
+    public var noStoreMessage: String { "no store in \(path) (create one with tvault init or tvault serve)" }
 
     /// Creates the directory with mode 0700 when missing.
     func create() throws {

@@ -170,7 +170,7 @@ public final class Vault: Sendable {
         guard directory.isInitialized || directory.holdsStore else {
             // Said before the lock, which would create its file in the directory (or fail on a
             // directory that does not exist, with a less helpful error).
-            throw VaultError.notInitialized("no store in \(directory.path) (create one with tvault init or tvault serve)")
+            throw VaultError.notInitialized(directory.noStoreMessage)
         }
         let lock = try takeLock(directory)
         if !directory.isInitialized && directory.holdsStore {

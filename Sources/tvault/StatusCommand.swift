@@ -72,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             if let unreachable { throw unreachable }
             if !initialized {
-                throw CLIError.failure("no store in \(directory.path) (create one with tvault init or tvault serve)")
+                throw CLIError.failure(directory.noStoreMessage)
             }
         }
     }
