@@ -233,6 +233,27 @@ struct ConnectionLimitTests {
         }
     }
 
+    /// Connects and authenticates, trying again (five times at most) when the machine is too
+    /// busy: when the answer comes `budget` or more after the connect, or the connection is
+    /// closed unanswered once the server's `deadline` before auth has passed. A late answer
+    /// proves nothing about the deadline. Returns the socket and when it connected.
+    static func authenticatedInTime(
+        _ server: TestServer, token: String, deadline: Duration, budget: Duration
+    ) async throws -> (RawSocket, ContinuousClock.Instant)? {
+        for _ in 0..<5 {
+            let socket = try RawSocket(path: server.socketPath)
+            let connected = ContinuousClock.now
+            try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
+            let auth = try? await offload { try socket.readLine(timeout: 10) }
+            let waited = ContinuousClock.now - connected
+            if auth == nil && waited >= deadline { continue }
+            guard waited < budget else { continue }
+            _ = try RPCResponse.decode(try #require(auth, "closed before its deadline, unanswered")).decodeResult(AuthResult.self)
+            return (socket, connected)
+        }
+        return nil
+    }
+
     @Test("a connection that authenticates outlives the deadline before auth")
     func authenticatedOutlivesDeadline() async throws {
         try await withServer(configure: {
@@ -240,23 +261,13 @@ struct ConnectionLimitTests {
             $0.limits.idleTimeoutMs = 60_000
         }) { server in
             let token = try await server.token(tenants: ["acme"])
-            // A machine too busy to authenticate within the deadline proves nothing: try again.
             // The deadline is generous because the whole suite runs in parallel on two cores.
-            var concluded = false
-            for _ in 0..<5 where !concluded {
-                let socket = try RawSocket(path: server.socketPath)
-                let connected = ContinuousClock.now
-                try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
-                let auth = try await offload { try socket.readLine() }
-                guard ContinuousClock.now - connected < .milliseconds(2500) else { continue }
-                _ = try RPCResponse.decode(try #require(auth)).decodeResult(AuthResult.self)
-                concluded = true
-                try await Task.sleep(until: connected + .milliseconds(4000))
-                try socket.write(requestLine(id: 2, "system.info") + [10])
-                let info = try await offload { try socket.readLine() }
-                #expect(info != nil, "the connection was closed by the deadline before auth, after authenticating")
-            }
-            #expect(concluded, "could not authenticate within 2.5 s in five tries")
+            let authenticated = try await Self.authenticatedInTime(server, token: token, deadline: .seconds(3), budget: .milliseconds(2500))
+            let (socket, connected) = try #require(authenticated, "could not authenticate within 2.5 s in five tries")
+            try await Task.sleep(until: connected + .milliseconds(4000))
+            try socket.write(requestLine(id: 2, "system.info") + [10])
+            let info = try await offload { try socket.readLine() }
+            #expect(info != nil, "the connection was closed by the deadline before auth, after authenticating")
         }
     }
 
@@ -264,29 +275,20 @@ struct ConnectionLimitTests {
     func failedReauthCloses() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
             let token = try await server.token(tenants: ["acme"])
-            // A machine too busy to authenticate within the 300 ms deadline proves nothing: try again.
-            var concluded = false
-            for _ in 0..<5 where !concluded {
-                let socket = try RawSocket(path: server.socketPath)
-                let connected = ContinuousClock.now
-                try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
-                guard let auth = try? await offload({ try socket.readLine(timeout: 10) }),
-                      (try? RPCResponse.decode(auth).decodeResult(AuthResult.self)) != nil else { continue }
-                concluded = true
-                // Past the deadline, authenticated: still served.
-                try await Task.sleep(until: connected + .milliseconds(600))
-                try socket.write(requestLine(id: 2, "system.info") + [10])
-                _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine(timeout: 10) }))
-                    .decodeResult(SystemInfo.self)
-                try socket.write(requestLine(id: 3, "auth", #"{"token":"tvt_nobody_secret"}"#) + [10])
-                // The bound detects a connection left open only.
-                let lines = try await offload { try socket.readLinesUntilClose(timeout: 20) }
-                #expect(lines.count == 1)
-                let refusal = try errorAnswer(try #require(lines.first))
-                #expect(refusal.id == RPCID(3))
-                #expect(refusal.error.code == RPCError.Code.unauthenticated)
-            }
-            #expect(concluded, "could not authenticate within the deadline in five tries")
+            let authenticated = try await Self.authenticatedInTime(server, token: token, deadline: .milliseconds(300), budget: .seconds(10))
+            let (socket, connected) = try #require(authenticated, "could not authenticate within the deadline in five tries")
+            // Past the deadline, authenticated: still served.
+            try await Task.sleep(until: connected + .milliseconds(600))
+            try socket.write(requestLine(id: 2, "system.info") + [10])
+            _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine(timeout: 10) }))
+                .decodeResult(SystemInfo.self)
+            try socket.write(requestLine(id: 3, "auth", #"{"token":"tvt_nobody_secret"}"#) + [10])
+            // The bound detects a connection left open only.
+            let lines = try await offload { try socket.readLinesUntilClose(timeout: 20) }
+            #expect(lines.count == 1)
+            let refusal = try errorAnswer(try #require(lines.first))
+            #expect(refusal.id == RPCID(3))
+            #expect(refusal.error.code == RPCError.Code.unauthenticated)
         }
     }
 

@@ -58,6 +58,13 @@ struct HeldLinesTests {
         _ = try RPCResponse.decode(try #require(answer)).decodeResult(SystemInfo.self)
     }
 
+    /// An authenticated socket to `server`, warmed (see ``warm(_:)``).
+    static func warmSocket(_ server: TestServer) async throws -> RawSocket {
+        let socket = try await server.authenticatedRawSocket(token: try await server.token(tenants: ["acme"]))
+        try await warm(socket)
+        return socket
+    }
+
     /// Waits until the server has read every byte written to `socket`: a connection that has
     /// read nothing owes nothing, and a graceful shutdown closes it at once, lines unread.
     static func waitUntilRead(_ socket: RawSocket) async throws {
@@ -81,8 +88,7 @@ struct HeldLinesTests {
           arguments: Notifications.allCases)
     func requestBehindNotifications(_ notifications: Notifications) async throws {
         try await withServer { server in
-            let socket = try await server.authenticatedRawSocket(token: try await server.token(tenants: ["acme"]))
-            try await Self.warm(socket)
+            let socket = try await Self.warmSocket(server)
             try socket.write(notifications.lines + requestLine(id: 1, "system.info") + [10])
             // The bounds detect a hang only: the answers are due at once.
             try Self.expectInfo(try await offload { try socket.readLine(timeout: 30) }, id: 1)
@@ -96,8 +102,7 @@ struct HeldLinesTests {
           arguments: Notifications.allCases)
     func halfCloseBehindNotifications(_ notifications: Notifications) async throws {
         try await withServer { server in
-            let socket = try await server.authenticatedRawSocket(token: try await server.token(tenants: ["acme"]))
-            try await Self.warm(socket)
+            let socket = try await Self.warmSocket(server)
             // Two runs: the end of input frames the lines held behind the first once (NIO reads to
             // the end even while reading is paused), and the second run holds the request again.
             try socket.write(notifications.lines + notifications.lines + requestLine(id: 1, "system.info") + [10]
@@ -116,8 +121,7 @@ struct HeldLinesTests {
     func shutdownBehindNotifications(_ notifications: Notifications) async throws {
         let server = try await TestServer.start { $0.shutdownGrace = .seconds(60) }
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
-        let socket = try await server.authenticatedRawSocket(token: try await server.token(tenants: ["acme"]))
-        try await Self.warm(socket)
+        let socket = try await Self.warmSocket(server)
         try socket.write(notifications.lines + requestLine(id: 1, "system.info") + [10])
         try await Self.waitUntilRead(socket)
         await server.group.triggerGracefulShutdown()

@@ -12,6 +12,15 @@ import TranscriptStorage
 struct IntegrityReportTests {
     static func key(_ seq: Int) -> [UInt8] { .bigEndian(UInt64(seq)) }
 
+    /// Stores the tenant record of `name` as `change` makes it, behind the engine's back.
+    static func rewriteTenant(_ vault: Vault, _ name: String, _ change: (inout TenantRecord) -> Void) throws {
+        try vault.environment.write { txn in
+            var record = try #require(try vault.tenantRecord(name, in: txn))
+            change(&record)
+            try txn.put(record.encoded(), forKey: bytes(name), in: vault.db.tenants)
+        }
+    }
+
     @Test("audit verify names a removed record as the first broken one, even when the record after it was also changed")
     func auditGapComesFirst() async throws {
         try await withTemporaryDirectory { directory in
@@ -50,11 +59,7 @@ struct IntegrityReportTests {
             try await withNewVault(directory, tenants: ["acme"]) { vault in
                 _ = try await vault.append(AppendRequest(tenant: "acme", conversationID: "c1", messages: [bytes("{}")]))
                 let epoch = try await vault.rotateRoot()
-                try vault.environment.write { txn in
-                    var record = try #require(try vault.tenantRecord("acme", in: txn))
-                    record.epoch = epoch - 1
-                    try txn.put(record.encoded(), forKey: bytes("acme"), in: vault.db.tenants)
-                }
+                try Self.rewriteTenant(vault, "acme") { $0.epoch = epoch - 1 }
                 let report = try vault.verify()
                 #expect(report.failures.contains { $0.check == "missing_epoch" }, "\(report.failures)")
             }
@@ -75,11 +80,7 @@ struct IntegrityReportTests {
                     try txn.put(value, forKey: messageKey, in: vault.db.messages)
                 }
                 #expect(try vault.verify().failureCount == 1)
-                try vault.environment.write { txn in
-                    var tampered = record
-                    tampered.state = .shredded
-                    try txn.put(tampered.encoded(), forKey: bytes("acme"), in: vault.db.tenants)
-                }
+                try Self.rewriteTenant(vault, "acme") { $0.state = .shredded }
                 let report = try vault.verify()
                 #expect(report.failures.contains { $0.check == "shredded_with_keys" }, "\(report.failures)")
             }
