@@ -10,6 +10,8 @@ extension Environment {
         public var usedBytes: Int
         /// The page size.
         public var pageSize: Int
+        /// The id of the last committed LMDB transaction: it grows by one a commit.
+        public var lastTransactionID: Int = 0
     }
 
     /// The map size and the space in use.
@@ -19,7 +21,8 @@ extension Environment {
         var stat = MDB_stat()
         mdb_env_stat(handle, &stat)
         let pageSize = Int(stat.ms_psize)
-        return Usage(mapSize: info.me_mapsize, usedBytes: (info.me_last_pgno + 1) * pageSize, pageSize: pageSize)
+        return Usage(mapSize: info.me_mapsize, usedBytes: (info.me_last_pgno + 1) * pageSize, pageSize: pageSize,
+                     lastTransactionID: info.me_last_txnid)
     }
 
     /// Writes a consistent copy of the environment into the directory `destination`, which must
@@ -33,6 +36,14 @@ extension Environment {
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LMDBError(code: errno) }
         defer { close(fd) }
+        // The copy's snapshot must hold every write that returned (and on the carrying thread
+        // LMDB's copy would wait for the write transaction that thread holds).
+        do {
+            try awaitPublication()
+        } catch {
+            unlink(file)
+            throw error
+        }
         pthread_rwlock_rdlock(resizeLockPointer)
         defer { pthread_rwlock_unlock(resizeLockPointer) }
         do {
@@ -55,6 +66,8 @@ extension Environment {
     /// Flushes the data to disk: with durability, a checkpoint, after which the redo log holds
     /// nothing to replay.
     public func sync() throws {
+        // A checkpoint starts the log afresh: carried writes must be in `data.mdb` first.
+        try awaitPublication()
         pthread_rwlock_rdlock(resizeLockPointer)
         defer { pthread_rwlock_unlock(resizeLockPointer) }
         try withLogLock { try checkpointOrSync() }

@@ -1,5 +1,6 @@
 internal import CTranscriptLMDB
 internal import Glibc
+import Synchronization
 
 /// One LMDB environment: a directory holding `data.mdb` and `lock.mdb`, its named databases,
 /// and the scoped transactions that reach them.
@@ -17,8 +18,9 @@ public final class Environment: @unchecked Sendable {
     // Invariant for the unchecked Sendable: `handle` and `databases` are set in init and never
     // change; the map size changes only under the exclusive side of `resizeLock`, which every
     // transaction holds shared for its whole life; the redo log, `pin` and `usedAtCheckpoint`
-    // are touched only with `logLock` held; `syncDataFile` is set only by tests, before any
-    // write.
+    // are touched only with `logLock` held; `carried`, `carriedRecords` and `carriedBytes` only
+    // by the carrying thread (the one in `carrier`); `broken` only with `publication` held;
+    // `syncDataFile` and `commitTransaction` are set only by tests, before any write.
 
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -32,6 +34,9 @@ public final class Environment: @unchecked Sendable {
         /// the log flushed (see ``Environment`` for the redo log). Turn off only for tests and
         /// benchmarks that measure the cost of durability.
         public var durable: Bool = true
+        /// The most durable writes one LMDB transaction carries before it is committed (see
+        /// ``Environment/write(carrying:_:)``); 0 carries none.
+        public var maxCarriedWrites: Int = 16
 
         public init() {}
     }
@@ -59,6 +64,29 @@ public final class Environment: @unchecked Sendable {
     /// Flushes `data.mdb` at a checkpoint (`mdb_env_sync`); tests replace it, before any
     /// write, to make it fail.
     var syncDataFile: (OpaquePointer) -> Int32 = { mdb_env_sync($0, 1) }
+    /// Commits a write transaction (`mdb_txn_commit`); tests replace it, before any write, to
+    /// make it fail.
+    var commitTransaction: (OpaquePointer) -> Int32 = { mdb_txn_commit($0) }
+
+    /// The open transaction that carries durable writes not yet committed to LMDB, and their
+    /// redo-log records (to apply again should the transaction be lost).
+    private var carried: OpaquePointer?
+    private var carriedRecords: [[UInt8]] = []
+    private var carriedBytes = 0
+    /// The thread that carries writes (`pthread_t`), or 0 before the first.
+    private let carrier = Atomic<UInt>(0)
+    /// Durable writes are carried that readers must not miss.
+    private let unpublished = Atomic<Bool>(false)
+    /// A reader waits for the carried writes to be committed.
+    private let publicationWanted = Atomic<Bool>(false)
+    /// Guards `broken`; readers wait on `published` for the carried writes.
+    private let publication: UnsafeMutablePointer<pthread_mutex_t>
+    private let published: UnsafeMutablePointer<pthread_cond_t>
+    /// Carried writes could not be committed: they are durable only in the redo log, which the
+    /// next open applies. Until then every read and write fails.
+    private var broken = false
+    /// At most this many bytes of records are carried (they are kept in memory).
+    static let maxCarriedBytes = 4 << 20
 
     /// A checkpoint comes once this many bytes of pages were added since the last one: while
     /// the checkpoint's snapshot is pinned, LMDB writes every changed page to new space.
@@ -138,6 +166,10 @@ public final class Environment: @unchecked Sendable {
         writeback = log == nil ? nil : Writeback(fd: descriptor)
         logLock = .allocate(capacity: 1)
         pthread_mutex_init(logLock, nil)
+        publication = .allocate(capacity: 1)
+        pthread_mutex_init(publication, nil)
+        published = .allocate(capacity: 1)
+        pthread_cond_init(published, nil)
         resizeLock = .allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -188,8 +220,12 @@ public final class Environment: @unchecked Sendable {
     }
 
     deinit {
+        // Released on the carrying thread, carried writes are committed here. Released on
+        // another, they cannot be (the transaction, and LMDB's write lock, belong to that
+        // thread): a durable environment's log still holds them, and the next open applies them.
+        if isCarrier { try? publish() }
         writeback?.stop()
-        if redo != nil {
+        if redo != nil && !unpublished.load(ordering: .acquiring) {
             // A clean close leaves nothing to replay.
             try? withLogLock { try checkpoint() }
         }
@@ -199,6 +235,10 @@ public final class Environment: @unchecked Sendable {
         resizeLock.deallocate()
         pthread_mutex_destroy(logLock)
         logLock.deallocate()
+        pthread_cond_destroy(published)
+        published.deallocate()
+        pthread_mutex_destroy(publication)
+        publication.deallocate()
     }
 
     /// The database opened under `name`. Asking for a name not given at open is a programming error.
@@ -208,7 +248,15 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Runs `body` in a read-only snapshot and returns its result.
+    ///
+    /// The snapshot holds every write that returned before the call, carried ones included:
+    /// while writes are carried, the call waits until their carrier commits them (see
+    /// ``write(carrying:_:)``); on the carrying thread it commits them itself, except inside a
+    /// write, where it sees only what was committed before.
+    ///
+    /// - Throws: `EIO` (``LMDBError``) when carried writes could not be committed.
     public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
+        try awaitPublication()
         pthread_rwlock_rdlock(resizeLock)
         var txn: OpaquePointer?
         var status = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
@@ -232,20 +280,87 @@ public final class Environment: @unchecked Sendable {
     ///
     /// When the map is full, the transaction is aborted, the map grown, and `body` run again
     /// from the start: it must compute everything from the transaction and its inputs.
+    ///
+    /// **Carrying.** With `carrying`, the write is made durable in the redo log (in a durable
+    /// environment) and the call returns, but the LMDB transaction may stay open, and the next
+    /// carrying write continues it: up to ``Options/maxCarriedWrites`` writes are carried (the
+    /// one after them commits them all with it), and a page changed by several is written once.
+    /// Carried writes are committed by ``publish()``, by a write that does not carry, or when
+    /// the log or the map needs a checkpoint or room. Until then a ``read(_:)`` on another
+    /// thread waits for them (``publicationRequested`` tells the carrier), so no reader misses a
+    /// write that returned. Every carrying write, and the `publish()`, must come from the same
+    /// thread (LMDB's write transaction belongs to it), which must not leave writes carried
+    /// while it sleeps, and should release the environment itself. A write from another thread
+    /// waits (in LMDB) until the carrier has committed.
     @discardableResult
-    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+    public func write<R>(carrying: Bool = false, _ body: (WriteTransaction) throws -> R) throws -> R {
+        if carrying {
+            let me = UInt(pthread_self())
+            let (exchanged, original) = carrier.compareExchange(expected: 0, desired: me, ordering: .relaxed)
+            precondition(exchanged || original == me, "carrying writes come from one thread")
+        }
         while true {
             do {
-                return try writeOnce(body)
+                return try writeOnce(carrying: carrying, body)
             } catch let error as LMDBError where error == .mapFull {
                 try grow()
+                // Carried writes lost with the transaction that met the full map come back first.
+                try restoreCarriedGrowing()
             }
         }
     }
 
-    private func writeOnce<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+    /// Whether this thread has durable writes carried in an open transaction.
+    public var isCarrying: Bool { isCarrier && carried != nil }
+
+    /// Whether this thread carries ``Options/maxCarriedWrites`` writes: the next carrying write
+    /// would commit them all before it returns, so the carrier had better ``publish()`` first,
+    /// at a moment when no caller waits for it.
+    public var isPublicationDue: Bool { isCarrier && carriedRecords.count >= options.maxCarriedWrites }
+
+    /// Whether a reader waits for the carried writes to be committed (by ``publish()``).
+    public var publicationRequested: Bool { publicationWanted.load(ordering: .relaxed) }
+
+    /// Commits the carried writes, if any, and wakes the readers waiting for them. On the
+    /// carrying thread only.
+    ///
+    /// - Throws: ``LMDBError`` when they cannot be committed even once applied again: they are
+    ///   then durable only in the redo log, and every read and write fails until the next open.
+    public func publish() throws {
+        guard isCarrier else { return }
+        try checkNotBroken()
+        guard let txn = carried else { return }
+        carried = nil
+        do {
+            pthread_rwlock_rdlock(resizeLock)
+            defer { pthread_rwlock_unlock(resizeLock) }
+            pthread_mutex_lock(logLock)
+            defer { pthread_mutex_unlock(logLock) }
+            if commitTransaction(txn) != 0 {
+                // The transaction is gone, its records are not: apply them again.
+                try restoreCarried()
+            } else {
+                markPublished()
+            }
+            if let redo, redo.isNearlyFull || usage.usedBytes - usedAtCheckpoint >= Self.checkpointGrowth {
+                try? checkpoint()
+            }
+        } catch let error as LMDBError where error == .mapFull {
+            // Committing them needs more room than the map has (the free list is saved at commit).
+            try grow()
+            try restoreCarriedGrowing()
+        }
+    }
+
+    private var isCarrier: Bool {
+        let id = carrier.load(ordering: .relaxed)
+        return id != 0 && id == UInt(pthread_self())
+    }
+
+    private func writeOnce<R>(carrying: Bool, _ body: (WriteTransaction) throws -> R) throws -> R {
         pthread_rwlock_rdlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
+        try checkNotBroken()
         var record: RedoRecord?
         if let redo {
             let (room, failed) = withLogLock { (redo.room, redo.failed) }
@@ -253,19 +368,52 @@ public final class Environment: @unchecked Sendable {
             // say) may be a commit that the failure left not durable.
             guard !failed else { throw LMDBError(code: EIO) }
             record = RedoRecord(limit: room)
+        } else if carrying {
+            // No log to write it to: recorded only to be applied again should the carried
+            // transaction be lost.
+            record = RedoRecord(limit: Self.maxCarriedBytes)
         }
-        var txn: OpaquePointer?
-        try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn))
+        // Continues the carried transaction, if this thread has one.
+        let mine = isCarrier
+        var txn = mine ? carried : nil
+        if txn != nil { carried = nil } else { try LMDBError.check(mdb_txn_begin(handle, nil, 0, &txn)) }
         let result: R
         do {
             result = try body(WriteTransaction(core: TransactionCore(handle: txn!, record: record)))
         } catch {
             mdb_txn_abort(txn)
+            // The writes it carried returned as durable: they must not vanish with it. After a
+            // full map they come back once the map has grown (see `write`).
+            if mine && !((error as? LMDBError) == .mapFull) { try restoreCarried() }
             throw error
         }
-        guard let redo, let record, !record.isEmpty else {
+        guard let record, !record.isEmpty else {
+            if carrying && !carriedRecords.isEmpty {
+                // Nothing to log; the carried writes stay carried.
+                carried = txn
+                return result
+            }
             // A failed commit has already freed the transaction: it must not be aborted again.
-            try LMDBError.check(mdb_txn_commit(txn))
+            let status = commitTransaction(txn!)
+            if status != 0 {
+                if mine { try restoreCarried() }
+                throw LMDBError(code: status)
+            }
+            if mine { markPublished() }
+            return result
+        }
+        guard let redo else {
+            // Without durability: carried as long as allowed, else committed.
+            if carrying && !record.overflowed && mayCarry(record.count) {
+                carry(txn!, record: record.bytes)
+                return result
+            }
+            let status = commitTransaction(txn!)
+            if status != 0 {
+                if mine { try restoreCarried() }
+                throw LMDBError(code: status)
+            }
+            if mine { markPublished() }
             return result
         }
         pthread_mutex_lock(logLock)
@@ -276,14 +424,24 @@ public final class Environment: @unchecked Sendable {
                 try redo.append(record.bytes)
             } catch {
                 mdb_txn_abort(txn)
+                if mine { try restoreCarried() }
                 throw error
             }
-            let status = mdb_txn_commit(txn)
+            let checkpointDue = redo.isNearlyFull
+                || usage.usedBytes - usedAtCheckpoint >= Self.checkpointGrowth
+            if carrying && !checkpointDue && mayCarry(record.count) {
+                carry(txn!, record: record.bytes)
+                return result
+            }
+            let status = commitTransaction(txn!)
             if status != 0 {
+                // This write is not durable after all; the carried ones are, and are applied again.
                 try? redo.revokeLast()
+                if mine { try restoreCarried() }
                 throw LMDBError(code: status)
             }
-            if redo.isNearlyFull || usage.usedBytes - usedAtCheckpoint >= Self.checkpointGrowth {
+            if mine { markPublished() }
+            if checkpointDue {
                 // The commit is durable already; a failing checkpoint shows at the next one.
                 try? checkpoint()
             }
@@ -291,7 +449,12 @@ public final class Environment: @unchecked Sendable {
             // Larger than the room left in the log: committed, then made durable by flushing
             // `data.mdb` itself in a checkpoint. Should that fail, later records would assume a
             // commit that recovery may not find: the log then accepts nothing more.
-            try LMDBError.check(mdb_txn_commit(txn))
+            let status = commitTransaction(txn!)
+            if status != 0 {
+                if mine { try restoreCarried() }
+                throw LMDBError(code: status)
+            }
+            if mine { markPublished() }
             do {
                 try checkpoint()
             } catch {
@@ -302,11 +465,116 @@ public final class Environment: @unchecked Sendable {
         return result
     }
 
+    /// Keeps `txn` open with its writes carried; `record` is what the last write did.
+    private func carry(_ txn: OpaquePointer, record: [UInt8]) {
+        carriedRecords.append(record)
+        carriedBytes += record.count
+        carried = txn
+        unpublished.store(true, ordering: .releasing)
+    }
+
+    /// Whether a write of `count` more bytes of record may join the carried ones: within the
+    /// limits, and with a quarter of the map free (so that a carried transaction rarely meets
+    /// a full map, which costs applying its records again).
+    private func mayCarry(_ count: Int) -> Bool {
+        guard carriedRecords.count < options.maxCarriedWrites,
+              carriedBytes + count <= Self.maxCarriedBytes else { return false }
+        let usage = self.usage
+        return usage.mapSize - usage.usedBytes >= usage.mapSize / 4
+    }
+
+    /// Applies the carried records again in a transaction of their own and commits it, after
+    /// the carried transaction was lost (aborted, or its commit failed). Called with
+    /// `resizeLock` held. Should that fail too (but for a full map: see
+    /// ``restoreCarriedGrowing()``), the environment is broken: the records are durable in the
+    /// log, which the next open applies.
+    private func restoreCarried() throws {
+        guard !carriedRecords.isEmpty else { return }
+        var txn: OpaquePointer?
+        var status = mdb_txn_begin(handle, nil, 0, &txn)
+        if status == 0 {
+            do {
+                for record in carriedRecords { try RedoRecord.apply(record, in: txn!, databases: databases) }
+                status = commitTransaction(txn!)
+            } catch let error as LMDBError {
+                mdb_txn_abort(txn)
+                status = error.code
+            } catch {
+                mdb_txn_abort(txn)
+                status = EIO
+            }
+        }
+        guard status == 0 else {
+            // A full map is no failure: the caller grows it (a checkpoint that keeps these
+            // records in the log) and applies them again.
+            if status != MDB_MAP_FULL { markBroken() }
+            throw LMDBError(code: status)
+        }
+        markPublished()
+    }
+
+    /// Applies the carried records again after their transaction was lost, growing the map as
+    /// needed. Called with no lock held.
+    private func restoreCarriedGrowing() throws {
+        while isCarrier && !carriedRecords.isEmpty {
+            do {
+                pthread_rwlock_rdlock(resizeLock)
+                defer { pthread_rwlock_unlock(resizeLock) }
+                try restoreCarried()
+            } catch let error as LMDBError where error == .mapFull {
+                try grow()
+            }
+        }
+    }
+
+    /// The carried writes are committed (or there were none): readers may go on.
+    private func markPublished() {
+        carriedRecords = []
+        carriedBytes = 0
+        guard unpublished.load(ordering: .relaxed) else { return }
+        pthread_mutex_lock(publication)
+        unpublished.store(false, ordering: .releasing)
+        publicationWanted.store(false, ordering: .relaxed)
+        pthread_cond_broadcast(published)
+        pthread_mutex_unlock(publication)
+    }
+
+    private func markBroken() {
+        carriedRecords = []
+        carriedBytes = 0
+        pthread_mutex_lock(publication)
+        broken = true
+        pthread_cond_broadcast(published)
+        pthread_mutex_unlock(publication)
+    }
+
+    private func checkNotBroken() throws {
+        pthread_mutex_lock(publication)
+        defer { pthread_mutex_unlock(publication) }
+        if broken { throw LMDBError(code: EIO) }
+    }
+
+    /// Waits until no write that returned is still carried (see ``write(carrying:_:)``); on the
+    /// carrying thread, publishes them (nothing, inside a write: its transaction is in use).
+    func awaitPublication() throws {
+        guard unpublished.load(ordering: .acquiring) else { return }
+        if isCarrier { return try publish() }
+        pthread_mutex_lock(publication)
+        defer { pthread_mutex_unlock(publication) }
+        while unpublished.load(ordering: .acquiring) && !broken {
+            publicationWanted.store(true, ordering: .relaxed)
+            pthread_cond_wait(published, publication)
+        }
+        if broken { throw LMDBError(code: EIO) }
+    }
+
     /// Makes every commit so far durable in `data.mdb` and starts a new log generation from
     /// it: flushes the file, copies its meta pages into the log's header, and moves the pinned
     /// snapshot to it. Called with `logLock` held.
     private func checkpoint() throws {
         guard let redo else { return }
+        // Broken, the carried writes are durable only in the log: it must not start afresh.
+        try checkNotBroken()
         let synced = syncDataFile(handle)
         if synced != 0 {
             // Linux reports a failed write-back once: a later flush may succeed without the
@@ -323,7 +591,9 @@ public final class Environment: @unchecked Sendable {
         var fresh: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh))
         do {
-            try redo.checkpoint(metaPages: metaPages, pageSize: pageSize, now: Self.monotonicNanoseconds())
+            // Carried writes are not in `data.mdb`: their records go on into the new generation.
+            try redo.checkpoint(metaPages: metaPages, pageSize: pageSize, now: Self.monotonicNanoseconds(),
+                                keeping: isCarrier ? carriedRecords : [])
         } catch {
             mdb_txn_abort(fresh)
             throw error

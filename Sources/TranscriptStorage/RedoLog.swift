@@ -11,7 +11,10 @@ internal import Glibc
 ///   `data.mdb` was flushed (`mdb_env_sync`);
 /// - then the records of that generation, each starting on a 4 KiB boundary: what one write
 ///   transaction did (its puts, deletes and clears, by database name), with the generation, a
-///   sequence number from 1, and a BLAKE2b checksum over all of it.
+///   sequence number from 1, and a BLAKE2b checksum over all of it. They start right after the
+///   header slots, or where the header says (at offset 24; 0 for right after the slots): a
+///   checkpoint that keeps records not yet in `data.mdb` writes them past the old generation's
+///   records before its header (see ``checkpoint(metaPages:pageSize:now:keeping:)``).
 ///
 /// A commit appends its record and flushes the log (`fdatasync` on blocks already written, so no
 /// file-system journal commit), then commits the LMDB transaction without a flush. LMDB writes
@@ -86,7 +89,7 @@ final class RedoLog {
             if let header = bestHeader(in: contents) {
                 log.generation = header.generation
                 recovered = Recovered(metaPages: header.metaPages,
-                                      records: records(in: contents, generation: header.generation))
+                                      records: records(in: contents, generation: header.generation, from: header.recordsOffset))
             }
             if log.capacity < initialCapacity {
                 try log.extend(to: initialCapacity)
@@ -137,15 +140,7 @@ final class RedoLog {
     /// when that fails too, the log refuses every further write.
     func append(_ payload: [UInt8]) throws {
         guard !failed else { throw LMDBError(code: EIO) }
-        let length = Self.recordFixed + payload.count
-        var record = [UInt8](repeating: 0, count: Self.aligned(length))
-        Self.store(Self.recordMagic, at: 0, in: &record)
-        Self.store(UInt32(payload.count), at: 4, in: &record)
-        Self.store(generation, at: 8, in: &record)
-        Self.store(nextSequence, at: 16, in: &record)
-        record.replaceSubrange(Self.recordFixed..<length, with: payload)
-        let sum = Self.checksum(record[0..<24], record[Self.recordFixed..<length])
-        record.replaceSubrange(24..<40, with: sum)
+        let record = Self.encodeRecord(payload, generation: generation, sequence: nextSequence)
         do {
             try Self.writeAll(fd, record, at: writeOffset)
             guard fdatasync(fd) == 0 else { throw LMDBError(code: errno) }
@@ -156,6 +151,21 @@ final class RedoLog {
         lastRecordOffset = writeOffset
         writeOffset += record.count
         nextSequence += 1
+    }
+
+    /// A record as written: header (magic, length, generation, sequence, checksum) and payload,
+    /// padded to a 4 KiB boundary.
+    private static func encodeRecord(_ payload: [UInt8], generation: UInt64, sequence: UInt64) -> [UInt8] {
+        let length = recordFixed + payload.count
+        var record = [UInt8](repeating: 0, count: aligned(length))
+        store(recordMagic, at: 0, in: &record)
+        store(UInt32(payload.count), at: 4, in: &record)
+        store(generation, at: 8, in: &record)
+        store(sequence, at: 16, in: &record)
+        record.replaceSubrange(recordFixed..<length, with: payload)
+        let sum = checksum(record[0..<24], record[recordFixed..<length])
+        record.replaceSubrange(24..<40, with: sum)
+        return record
     }
 
     /// Refuses every further write, until the environment is opened again.
@@ -182,23 +192,42 @@ final class RedoLog {
     /// the header into the other slot and flushes it. The records before become stale.
     ///
     /// A log that filled quickly grows first, so that checkpoints stay seconds apart.
-    func checkpoint(metaPages: [UInt8], pageSize: Int, now: UInt64) throws {
+    ///
+    /// `keeping` are records of changes that `data.mdb` does not hold yet (writes carried in an
+    /// open transaction, see ``Environment/write(carrying:_:)``): they become the new
+    /// generation's first records. They are written past the current generation's records and
+    /// flushed before the header, so that a crash at any point finds them in one generation or
+    /// the other; the header says where they start. Without room for them the log grows.
+    func checkpoint(metaPages: [UInt8], pageSize: Int, now: UInt64, keeping: [[UInt8]] = []) throws {
         guard !failed else { throw LMDBError(code: EIO) }
         precondition(Self.headerFixed + metaPages.count <= Self.slotSize, "meta pages larger than a header slot")
         let next = generation + 1
+        let filledQuickly = isNearlyFull && checkpointedAt != 0 && now &- checkpointedAt < Self.growWithin
+        if filledQuickly && capacity < Self.maximumCapacity {
+            try? extend(to: min(Self.maximumCapacity, capacity * 2))
+        }
+        let kept = keeping.enumerated().map { Self.encodeRecord($1, generation: next, sequence: UInt64($0 + 1)) }
+        let keptBytes = kept.reduce(0) { $0 + $1.count }
+        let start = kept.isEmpty ? Self.recordsStart : writeOffset
+        if start + keptBytes > Self.recordsStart + capacity {
+            // Beyond the end, over zeros: nothing of the current generation is touched.
+            try extend(to: Self.aligned(start + keptBytes - Self.recordsStart))
+        }
+        if !kept.isEmpty {
+            // Past the current generation's records, which recovery still reads whole if this fails.
+            try Self.writeAll(fd, kept.flatMap { $0 }, at: start)
+            guard fdatasync(fd) == 0 else { throw LMDBError(code: errno) }
+        }
         var header = [UInt8](repeating: 0, count: Self.headerFixed + metaPages.count)
         Self.store(Self.headerMagic, at: 0, in: &header)
         Self.store(Self.headerVersion, at: 4, in: &header)
         Self.store(next, at: 8, in: &header)
         Self.store(UInt32(pageSize), at: 16, in: &header)
         Self.store(UInt32(metaPages.count), at: 20, in: &header)
+        Self.store(UInt64(start == Self.recordsStart ? 0 : start), at: 24, in: &header)
         header.replaceSubrange(Self.headerFixed..<header.count, with: metaPages)
         let sum = Self.checksum(header[0..<32], header[Self.headerFixed...])
         header.replaceSubrange(32..<48, with: sum)
-        let filledQuickly = isNearlyFull && checkpointedAt != 0 && now &- checkpointedAt < Self.growWithin
-        if filledQuickly && capacity < Self.maximumCapacity {
-            try? extend(to: min(Self.maximumCapacity, capacity * 2))
-        }
         do {
             try Self.writeAll(fd, header, at: Int(next % 2) * Self.slotSize)
             guard fdatasync(fd) == 0 else { throw LMDBError(code: errno) }
@@ -209,9 +238,9 @@ final class RedoLog {
             throw error
         }
         generation = next
-        nextSequence = 1
-        writeOffset = Self.recordsStart
-        lastRecordOffset = Self.recordsStart
+        nextSequence = UInt64(kept.count + 1)
+        writeOffset = start + keptBytes
+        lastRecordOffset = kept.isEmpty ? start : start + keptBytes - kept[kept.count - 1].count
         checkpointedAt = now
     }
 
@@ -235,6 +264,8 @@ final class RedoLog {
     private struct Header {
         var generation: UInt64
         var metaPages: [UInt8]
+        /// Where the generation's records start.
+        var recordsOffset: Int
     }
 
     private static func bestHeader(in contents: [UInt8]) -> Header? {
@@ -251,16 +282,19 @@ final class RedoLog {
             let generation = load(UInt64.self, at: base + 8, in: contents)
             // A header lives in the slot of its generation's parity; one found elsewhere is not ours.
             guard Int(generation % 2) == slot else { continue }
+            let offset = load(UInt64.self, at: base + 24, in: contents)
+            guard offset == 0 || (offset >= UInt64(recordsStart) && offset % UInt64(alignment) == 0) else { continue }
             if let current = best, current.generation >= generation { continue }
             best = Header(generation: generation,
-                          metaPages: Array(contents[base + headerFixed..<base + headerFixed + metaCount]))
+                          metaPages: Array(contents[base + headerFixed..<base + headerFixed + metaCount]),
+                          recordsOffset: offset == 0 ? recordsStart : Int(offset))
         }
         return best
     }
 
-    private static func records(in contents: [UInt8], generation: UInt64) -> [[UInt8]] {
+    private static func records(in contents: [UInt8], generation: UInt64, from start: Int) -> [[UInt8]] {
         var records: [[UInt8]] = []
-        var offset = recordsStart
+        var offset = start
         var sequence: UInt64 = 1
         while offset + recordFixed <= contents.count {
             guard load(UInt32.self, at: offset, in: contents) == recordMagic,

@@ -14,9 +14,9 @@ internal import TranscriptStorage
 /// isolated jobs run in a nested transaction; non-isolated jobs (the hot path: appends) promise
 /// to throw only before their first write.
 final class Writer: @unchecked Sendable {
-    // Invariant for the unchecked Sendable: `pending`, `closed`, `wakeAt`, `committing` and
-    // `expected` are touched only with `condition` locked; `batchCount` only by the thread that
-    // set `committing`; everything else is immutable after init.
+    // Invariant for the unchecked Sendable: `pending`, `closed`, `wakeAt`, `committing`,
+    // `carrying` and `expected` are touched only with `condition` locked; `batchCount` only by
+    // the thread that set `committing`; everything else is immutable after init.
 
     private let environment: Environment
     private let condition = NSCondition()
@@ -29,6 +29,10 @@ final class Writer: @unchecked Sendable {
     private var wakeAt = 1
     /// A batch is being committed (by the writer thread or by a caller, see `enqueue`).
     private var committing = false
+    /// The writer thread holds durable writes carried in an open LMDB transaction (see
+    /// ``Environment/write(carrying:_:)``): no caller may commit on its own thread meanwhile,
+    /// and the writer thread publishes them before it sleeps.
+    private var carrying = false
     /// How many callers the next batch should wait for: those of the last batch (most of them
     /// come back with their next write) plus the others that queued while it committed (counted
     /// before the batch's callers are resumed, so that one that comes back at once is not
@@ -84,7 +88,7 @@ final class Writer: @unchecked Sendable {
             _ = job.finish(failure: VaultError.unavailable("the store is shutting down"))
             return WriteTicket(job: job)
         }
-        if mayCommitHere && !committing && pending.isEmpty && expected <= 1 {
+        if mayCommitHere && !committing && !carrying && pending.isEmpty && expected <= 1 {
             commit([job])
             // Callers that queued meanwhile are the writer thread's (it waits while we commit).
             if !pending.isEmpty || closed { condition.signal() }
@@ -117,6 +121,12 @@ final class Writer: @unchecked Sendable {
                 // them awake, so that none of them pays for waking this thread.
                 _ = poll(until: DispatchTime.now().uptimeNanoseconds + Self.pollWindow)
             }
+            if carrying && (pending.isEmpty || environment.publicationRequested) {
+                // Nothing more to add to the carried writes now, or a reader waits for them:
+                // they are committed before this thread sleeps or goes on.
+                publishCarried()
+                continue
+            }
             wakeAt = 1
             while committing || (pending.isEmpty && !closed) { condition.wait() }
             if pending.isEmpty {
@@ -132,8 +142,22 @@ final class Writer: @unchecked Sendable {
             // applied as they come, so that the wait overlaps their work. A lone caller
             // (expected <= 1) never waits.
             let gather = expected > 1 && batch.count < expected
-            commit(batch, gathering: gather ? min(expected, maxBatch) : 0, startingWriteback: true)
+            commit(batch, gathering: gather ? min(expected, maxBatch) : 0, onWriterThread: true)
         }
+    }
+
+    /// Commits the carried writes in LMDB, so that readers see them. Called, and returns, with
+    /// `condition` locked.
+    private func publishCarried() {
+        committing = true
+        condition.unlock()
+        // A failure leaves the environment refusing every read and write (the writes are durable
+        // in the redo log, and the next open applies them): there is nothing else to do here.
+        try? environment.publish()
+        environment.startWriteback()
+        condition.lock()
+        committing = false
+        carrying = false
     }
 
     /// Removes and returns up to `limit` of the oldest pending jobs. Called with `condition` locked.
@@ -149,17 +173,25 @@ final class Writer: @unchecked Sendable {
     /// until there are that many, with `condition` unlocked around the transaction: called, and
     /// returns, with it locked. Sets `expected` for the next batch.
     ///
-    /// With `startingWriteback` (on the writer thread), the batch's pages are then sent to the
-    /// disk while its callers turn around, a few at a time, instead of in a burst every few
-    /// milliseconds that a later flush of the redo log would queue behind. Not on a caller's
-    /// thread, which has its answer to write first.
-    private func commit(_ batch: [any WriteJob], gathering: Int = 0, startingWriteback: Bool = false) {
+    /// On the writer thread (`onWriterThread`), the batch is carried (see
+    /// ``Environment/write(carrying:_:)``): durable when its callers are resumed, committed in
+    /// LMDB with the batches after it. Once a batch is committed, its pages are sent to the disk
+    /// while the callers turn around, instead of in a burst every few milliseconds that a later
+    /// flush of the redo log would queue behind; not on a caller's thread, which has its answer
+    /// to write first.
+    private func commit(_ batch: [any WriteJob], gathering: Int = 0, onWriterThread: Bool = false) {
         committing = true
         condition.unlock()
-        let (ran, others) = run(batch, gathering: gathering)
-        if startingWriteback { environment.startWriteback() }
+        let (ran, others) = run(batch, gathering: gathering, carrying: onWriterThread)
+        if onWriterThread && environment.isPublicationDue {
+            // Now that the batch's callers are answered, not in the next batch before they are.
+            try? environment.publish()
+        }
+        let carried = onWriterThread && environment.isCarrying
+        if onWriterThread && !carried { environment.startWriteback() }
         condition.lock()
         committing = false
+        carrying = carried
         expected = min(ran + others, maxBatch)
     }
 
@@ -174,7 +206,8 @@ final class Writer: @unchecked Sendable {
     private func poll(until deadline: UInt64) -> Bool {
         wakeAt = .max
         condition.unlock()
-        while queuedCount.load(ordering: .relaxed) == 0 && DispatchTime.now().uptimeNanoseconds < deadline {
+        while queuedCount.load(ordering: .relaxed) == 0 && !environment.publicationRequested
+                && DispatchTime.now().uptimeNanoseconds < deadline {
             sched_yield()
         }
         condition.lock()
@@ -192,21 +225,23 @@ final class Writer: @unchecked Sendable {
     /// finishes every job; returns how many jobs it ran and how many others were queued just
     /// before their callers were resumed.
     @discardableResult
-    private func run(_ batch: [any WriteJob], gathering: Int = 0) -> (ran: Int, others: Int) {
+    private func run(_ batch: [any WriteJob], gathering: Int = 0, carrying: Bool = false) -> (ran: Int, others: Int) {
         var jobs = batch
         var others = 0
         do {
-            try environment.write { txn in
+            try environment.write(carrying: carrying) { txn in
                 // After the map grew, the body runs again: every job taken so far with it.
                 for job in jobs { try job.apply(txn) }
                 guard gathering > jobs.count else { return }
                 let deadline = DispatchTime.now().uptimeNanoseconds + gatherWindow
                 condition.lock()
-                while jobs.count < gathering && !closed {
+                // A reader waiting for the carried writes cuts the gathering short.
+                while jobs.count < gathering && !closed && !environment.publicationRequested {
                     if pending.isEmpty {
                         // Awake for a round trip, asleep for the rest of a longer window.
                         let now = DispatchTime.now().uptimeNanoseconds
                         if poll(until: min(deadline, now + Self.pollWindow)) { continue }
+                        if environment.publicationRequested { break }
                         let left = Int64(bitPattern: deadline &- DispatchTime.now().uptimeNanoseconds)
                         wakeAt = 1
                         guard left > 0, condition.wait(until: Date(timeIntervalSinceNow: Double(left) / 1e9)) else { break }
