@@ -66,10 +66,13 @@ extension Environment {
     /// Flushes the data to disk: with durability, a checkpoint, after which the redo log holds
     /// nothing to replay.
     public func sync() throws {
-        // A checkpoint starts the log afresh: carried writes must be in `data.mdb` first.
+        // A checkpoint starts the log afresh: carried writes must be in `data.mdb` first, and
+        // none may be carried meanwhile (the gate, which the carrier holds while it carries).
         try awaitPublication()
-        pthread_rwlock_rdlock(resizeLockPointer)
-        defer { pthread_rwlock_unlock(resizeLockPointer) }
-        try withLogLock { try checkpointOrSync() }
+        try withGate {
+            pthread_rwlock_rdlock(resizeLockPointer)
+            defer { pthread_rwlock_unlock(resizeLockPointer) }
+            try withLogLock { try checkpointOrSync() }
+        }
     }
 }

@@ -85,6 +85,15 @@ public final class Environment: @unchecked Sendable {
     /// Carried writes could not be committed: they are durable only in the redo log, which the
     /// next open applies. Until then every read and write fails.
     private var broken = false
+    /// Held by a write for its transaction, and by the carrier from the first write it carries
+    /// until they are committed: a write or `sync()` on another thread waits for it (not for
+    /// LMDB's write lock, which it would take while holding `resizeLock`), and so never comes
+    /// between a lost carried transaction and the writes applied again in its place.
+    private let gate: UnsafeMutablePointer<pthread_mutex_t>
+    /// The carrier holds `gate` for writes it carries (touched only by the carrier).
+    private var chainHoldsGate = false
+    /// Threads waiting for `gate`: the carrier then carries no more writes.
+    private let gateWanted = Atomic<Int>(0)
     /// At most this many bytes of records are carried (they are kept in memory).
     static let maxCarriedBytes = 4 << 20
 
@@ -168,6 +177,8 @@ public final class Environment: @unchecked Sendable {
         pthread_mutex_init(logLock, nil)
         publication = .allocate(capacity: 1)
         pthread_mutex_init(publication, nil)
+        gate = .allocate(capacity: 1)
+        pthread_mutex_init(gate, nil)
         published = .allocate(capacity: 1)
         pthread_cond_init(published, nil)
         resizeLock = .allocate(capacity: 1)
@@ -239,6 +250,8 @@ public final class Environment: @unchecked Sendable {
         published.deallocate()
         pthread_mutex_destroy(publication)
         publication.deallocate()
+        pthread_mutex_destroy(gate)
+        gate.deallocate()
     }
 
     /// The database opened under `name`. Asking for a name not given at open is a programming error.
@@ -299,13 +312,53 @@ public final class Environment: @unchecked Sendable {
             let (exchanged, original) = carrier.compareExchange(expected: 0, desired: me, ordering: .relaxed)
             precondition(exchanged || original == me, "carrying writes come from one thread")
         }
+        let mine = isCarrier
+        if mine && chainHoldsGate { chainHoldsGate = false } else { acquireGate() }
+        defer {
+            if mine && carried != nil { chainHoldsGate = true } else { pthread_mutex_unlock(gate) }
+        }
         while true {
             do {
                 return try writeOnce(carrying: carrying, body)
             } catch let error as LMDBError where error == .mapFull {
-                try grow()
                 // Carried writes lost with the transaction that met the full map come back first.
-                try restoreCarriedGrowing()
+                try growRestoringCarried()
+            }
+        }
+    }
+
+    /// Takes `gate`, asking the carrier to commit what it carries, if anything, and to carry no
+    /// more until this thread has had its turn.
+    private func acquireGate() {
+        if pthread_mutex_trylock(gate) == 0 { return }
+        gateWanted.add(1, ordering: .relaxed)
+        if unpublished.load(ordering: .acquiring) { publicationWanted.store(true, ordering: .relaxed) }
+        pthread_mutex_lock(gate)
+        gateWanted.subtract(1, ordering: .relaxed)
+    }
+
+    /// Grows the map after a full one, then applies the carried writes again (growing further
+    /// if need be). Should the map not grow, they are applied again in the map as it is, where
+    /// they fitted before; should that fail too, the environment is broken.
+    private func growRestoringCarried() throws {
+        while true {
+            do {
+                try grow()
+            } catch {
+                if isCarrier && !carriedRecords.isEmpty {
+                    pthread_rwlock_rdlock(resizeLock)
+                    defer { pthread_rwlock_unlock(resizeLock) }
+                    do { try restoreCarried() } catch { markBroken() }
+                }
+                throw error
+            }
+            do {
+                pthread_rwlock_rdlock(resizeLock)
+                defer { pthread_rwlock_unlock(resizeLock) }
+                try restoreCarried()
+                return
+            } catch let error as LMDBError where error == .mapFull {
+                continue
             }
         }
     }
@@ -331,6 +384,12 @@ public final class Environment: @unchecked Sendable {
         try checkNotBroken()
         guard let txn = carried else { return }
         carried = nil
+        defer {
+            if chainHoldsGate {
+                chainHoldsGate = false
+                pthread_mutex_unlock(gate)
+            }
+        }
         do {
             pthread_rwlock_rdlock(resizeLock)
             defer { pthread_rwlock_unlock(resizeLock) }
@@ -347,8 +406,7 @@ public final class Environment: @unchecked Sendable {
             }
         } catch let error as LMDBError where error == .mapFull {
             // Committing them needs more room than the map has (the free list is saved at commit).
-            try grow()
-            try restoreCarriedGrowing()
+            try growRestoringCarried()
         }
     }
 
@@ -477,7 +535,7 @@ public final class Environment: @unchecked Sendable {
     /// limits, and with a quarter of the map free (so that a carried transaction rarely meets
     /// a full map, which costs applying its records again).
     private func mayCarry(_ count: Int) -> Bool {
-        guard carriedRecords.count < options.maxCarriedWrites,
+        guard gateWanted.load(ordering: .relaxed) == 0, carriedRecords.count < options.maxCarriedWrites,
               carriedBytes + count <= Self.maxCarriedBytes else { return false }
         let usage = self.usage
         return usage.mapSize - usage.usedBytes >= usage.mapSize / 4
@@ -486,7 +544,7 @@ public final class Environment: @unchecked Sendable {
     /// Applies the carried records again in a transaction of their own and commits it, after
     /// the carried transaction was lost (aborted, or its commit failed). Called with
     /// `resizeLock` held. Should that fail too (but for a full map: see
-    /// ``restoreCarriedGrowing()``), the environment is broken: the records are durable in the
+    /// ``growRestoringCarried()``), the environment is broken: the records are durable in the
     /// log, which the next open applies.
     private func restoreCarried() throws {
         guard !carriedRecords.isEmpty else { return }
@@ -511,20 +569,6 @@ public final class Environment: @unchecked Sendable {
             throw LMDBError(code: status)
         }
         markPublished()
-    }
-
-    /// Applies the carried records again after their transaction was lost, growing the map as
-    /// needed. Called with no lock held.
-    private func restoreCarriedGrowing() throws {
-        while isCarrier && !carriedRecords.isEmpty {
-            do {
-                pthread_rwlock_rdlock(resizeLock)
-                defer { pthread_rwlock_unlock(resizeLock) }
-                try restoreCarried()
-            } catch let error as LMDBError where error == .mapFull {
-                try grow()
-            }
-        }
     }
 
     /// The carried writes are committed (or there were none): readers may go on.
@@ -616,6 +660,14 @@ public final class Environment: @unchecked Sendable {
     /// With durability a checkpoint, else a plain flush of `data.mdb`. Called with `logLock` held.
     func checkpointOrSync() throws {
         if redo != nil { try checkpoint() } else { try LMDBError.check(mdb_env_sync(handle, 1)) }
+    }
+
+    /// Runs `body` holding `gate`: no write runs, and none is carried, meanwhile.
+    func withGate<R>(_ body: () throws -> R) rethrows -> R {
+        if isCarrier && chainHoldsGate { return try body() }
+        acquireGate()
+        defer { pthread_mutex_unlock(gate) }
+        return try body()
     }
 
     func withLogLock<R>(_ body: () throws -> R) rethrows -> R {
