@@ -32,7 +32,8 @@ public final class Environment: @unchecked Sendable {
         public var maxReaders: UInt32 = 510
         /// Whether commits are durable before they return: each is logged in `redo.log` and
         /// the log flushed (see ``Environment`` for the redo log). Turn off only for tests and
-        /// benchmarks that measure the cost of durability.
+        /// benchmarks that measure the cost of durability: without it, writes carried in an open
+        /// transaction (``Environment/write(carrying:_:)``) are lost even in a process crash.
         public var durable: Bool = true
         /// The most durable writes one LMDB transaction carries before it is committed (see
         /// ``Environment/write(carrying:_:)``); 0 carries none.
@@ -596,6 +597,16 @@ public final class Environment: @unchecked Sendable {
         pthread_mutex_lock(publication)
         defer { pthread_mutex_unlock(publication) }
         if broken { throw LMDBError(code: EIO) }
+    }
+
+    /// Returns once every write that returned before the call is committed in LMDB (carried
+    /// writes published, see ``write(carrying:_:)``): for a step outside LMDB that must follow
+    /// the commit even without the redo log (an environment without durability loses carried
+    /// writes in a process crash).
+    ///
+    /// - Throws: `EIO` (``LMDBError``) when carried writes could not be committed.
+    public func waitForCommits() throws {
+        try awaitPublication()
     }
 
     /// Waits until no write that returned is still carried (see ``write(carrying:_:)``); on the

@@ -77,6 +77,9 @@ extension Vault {
         roots.withLock { $0 = [next: newRoot] }
         FaultInjection.point("root.committed")
 
+        // The old root may go only once the store's new epoch is in LMDB itself: without the
+        // redo log (no durability), a batch the writer still carries dies with the process.
+        try environment.waitForCommits()
         keyring.entries = keyring.entries.filter { $0.epoch == next }
         try keyring.save(path: directory.keyring)
         FaultInjection.point("root.keyring-final")

@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// For benchmarks that separate the cost of the flush from the rest; hidden from `--help`
     /// (shown by `--help-hidden`) so that nobody meets it by accident.
     @Flag(name: .customLong("unsafe-no-sync"), help: ArgumentHelp(
-        "Benchmarks only: commit without flushing to disk. An OS crash or power loss can lose acknowledged writes and corrupt the store.",
+        "Benchmarks only: commit without flushing to disk. Any crash (even of the process alone) can lose acknowledged writes; an OS crash or power loss can corrupt the store.",
         visibility: .hidden))
     var unsafeNoSync = false
 
@@ -74,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
             limits.configure(&configuration)
             if unsafeNoSync {
                 configuration.durable = false
-                logger.warning("--unsafe-no-sync: commits are not flushed to disk; an OS crash or power loss can lose acknowledged writes and corrupt the store")
+                logger.warning("--unsafe-no-sync: commits are not flushed to disk; any crash can lose acknowledged writes, and an OS crash or power loss can corrupt the store")
             }
             let (vault, firstRun) = try openOrCreate(configuration)
             var serverConfiguration = ServerConfiguration(dataDirectory: configuration.dataDirectory)
