@@ -452,13 +452,7 @@ public final class Environment: @unchecked Sendable {
                 carried = txn
                 return result
             }
-            // A failed commit has already freed the transaction: it must not be aborted again.
-            let status = commitTransaction(txn!)
-            if status != 0 {
-                if mine { try restoreCarried() }
-                throw LMDBError(code: status)
-            }
-            if mine { markPublished() }
+            try commit(txn!, carriedHere: mine)
             return result
         }
         guard let redo else {
@@ -467,12 +461,7 @@ public final class Environment: @unchecked Sendable {
                 carry(txn!, record: record.bytes)
                 return result
             }
-            let status = commitTransaction(txn!)
-            if status != 0 {
-                if mine { try restoreCarried() }
-                throw LMDBError(code: status)
-            }
-            if mine { markPublished() }
+            try commit(txn!, carriedHere: mine)
             return result
         }
         pthread_mutex_lock(logLock)
@@ -492,14 +481,8 @@ public final class Environment: @unchecked Sendable {
                 carry(txn!, record: record.bytes)
                 return result
             }
-            let status = commitTransaction(txn!)
-            if status != 0 {
-                // This write is not durable after all; the carried ones are, and are applied again.
-                try? redo.revokeLast()
-                if mine { try restoreCarried() }
-                throw LMDBError(code: status)
-            }
-            if mine { markPublished() }
+            // Failed, this write is not durable after all; the carried ones are.
+            try commit(txn!, carriedHere: mine, failing: { try? redo.revokeLast() })
             if checkpointDue {
                 // The commit is durable already; a failing checkpoint shows at the next one.
                 try? checkpoint()
@@ -508,12 +491,7 @@ public final class Environment: @unchecked Sendable {
             // Larger than the room left in the log: committed, then made durable by flushing
             // `data.mdb` itself in a checkpoint. Should that fail, later records would assume a
             // commit that recovery may not find: the log then accepts nothing more.
-            let status = commitTransaction(txn!)
-            if status != 0 {
-                if mine { try restoreCarried() }
-                throw LMDBError(code: status)
-            }
-            if mine { markPublished() }
+            try commit(txn!, carriedHere: mine)
             do {
                 try checkpoint()
             } catch {
@@ -522,6 +500,19 @@ public final class Environment: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// Commits `txn`. With `carriedHere` (the carrier's transaction), the carried writes it
+    /// held are then published, or, should the commit fail, applied again (after `failing`).
+    private func commit(_ txn: OpaquePointer, carriedHere: Bool, failing: () -> Void = {}) throws {
+        // A failed commit has already freed the transaction: it must not be aborted again.
+        let status = commitTransaction(txn)
+        guard status == 0 else {
+            failing()
+            if carriedHere { try restoreCarried() }
+            throw LMDBError(code: status)
+        }
+        if carriedHere { markPublished() }
     }
 
     /// Keeps `txn` open with its writes carried; `record` is what the last write did.
