@@ -20,7 +20,8 @@ public final class Environment: @unchecked Sendable {
     // transaction holds shared for its whole life; the redo log, `pin` and `usedAtCheckpoint`
     // are touched only with `logLock` held; `carried`, `carriedRecords` and `carriedBytes` only
     // by the carrying thread (the one in `carrier`); `broken` only with `publication` held;
-    // `syncDataFile` and `commitTransaction` are set only by tests, before any write.
+    // `syncDataFile` and `commitTransaction` are set only by tests, and
+    // `onPublicationRequested` only by the carrier's owner, before any write.
 
     /// How an environment is opened.
     public struct Options: Sendable {
@@ -333,7 +334,7 @@ public final class Environment: @unchecked Sendable {
     private func acquireGate() {
         if pthread_mutex_trylock(gate) == 0 { return }
         gateWanted.add(1, ordering: .relaxed)
-        if unpublished.load(ordering: .acquiring) { publicationWanted.store(true, ordering: .relaxed) }
+        if unpublished.load(ordering: .acquiring) { requestPublication() }
         pthread_mutex_lock(gate)
         gateWanted.subtract(1, ordering: .relaxed)
     }
@@ -374,6 +375,16 @@ public final class Environment: @unchecked Sendable {
 
     /// Whether a reader waits for the carried writes to be committed (by ``publish()``).
     public var publicationRequested: Bool { publicationWanted.load(ordering: .relaxed) }
+
+    /// Called on the asking thread when a reader, or a write or `sync()` on another thread,
+    /// starts waiting for the carried writes: for a carrier that sleeps while it carries, to
+    /// wake up and ``publish()``. Set before the first write, like the test hooks.
+    public var onPublicationRequested: (@Sendable () -> Void)?
+
+    private func requestPublication() {
+        let (asked, _) = publicationWanted.compareExchange(expected: false, desired: true, ordering: .relaxed)
+        if asked { onPublicationRequested?() }
+    }
 
     /// Commits the carried writes, if any, and wakes the readers waiting for them. On the
     /// carrying thread only.
@@ -608,7 +619,7 @@ public final class Environment: @unchecked Sendable {
         pthread_mutex_lock(publication)
         defer { pthread_mutex_unlock(publication) }
         while unpublished.load(ordering: .acquiring) && !broken {
-            publicationWanted.store(true, ordering: .relaxed)
+            requestPublication()
             pthread_cond_wait(published, publication)
         }
         if broken { throw LMDBError(code: EIO) }

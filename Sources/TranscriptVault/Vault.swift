@@ -22,14 +22,20 @@ public final class Vault: Sendable {
         public var unlock: UnlockSecret
         /// Unwrapped DEKs kept in guarded memory (0 disables the cache).
         public var dekCacheCapacity: Int = 4096
-        /// The initial LMDB map size; the map grows on demand.
-        public var initialMapSize: Int = 64 << 20
+        /// The initial LMDB map size; the map grows on demand. Address space only: the data file
+        /// grows with use. Large enough that a young store's map seldom grows (each growth
+        /// waits for a checkpoint with every transaction closed) and keeps the quarter free
+        /// that writes need to be carried (see ``Environment/write(carrying:_:)``).
+        public var initialMapSize: Int = 1 << 30
         /// The largest the LMDB map may grow.
         public var maximumMapSize: Int = 1 << 40
         /// Whether commits are durable (fsync). Off only for benchmarks of its cost.
         public var durable: Bool = true
         /// The most jobs in one group commit.
         public var maxBatch: Int = 512
+        /// How long the writer thread waits for late callers before it commits the writes it
+        /// carries (see ``Writer/defaultPublicationDelay``); tests lengthen it.
+        var publicationDelay: Double = Writer.defaultPublicationDelay
         /// The Argon2id cost used when a passphrase store is initialised.
         public var passphraseCost: PassphraseKDF.Cost = .moderate
         /// The largest message accepted, in bytes.
@@ -92,7 +98,8 @@ public final class Vault: Sendable {
         self.roots = Mutex(roots)
         self.db = Databases(environment)
         self.dekCache = KeyCache(capacity: configuration.dekCacheCapacity)
-        self.writer = Writer(environment: environment, maxBatch: configuration.maxBatch)
+        self.writer = Writer(environment: environment, maxBatch: configuration.maxBatch,
+                             publicationDelay: configuration.publicationDelay)
     }
 
     deinit { writer.close() }
