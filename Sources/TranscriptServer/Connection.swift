@@ -53,6 +53,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private var entry: ConnectionRegistry.Entry?
     private var grant: TokenGrant?
+    /// The store's count of revocations when `grant` was checked last (loaded before the
+    /// `auth` that returned it): while it is unchanged, no revocation can concern the grant.
+    private var grantRevocations: UInt64 = 0
     /// The requests not yet written, in order; `slots[0]` is request number `head`.
     private var slots = CircularBuffer<Slot>(initialCapacity: 8)
     private var head = 0
@@ -227,6 +230,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         if request.method == RPCMethod.auth.rawValue {
             // Handled in order, before the next line, so that later requests see it.
+            grantRevocations = dispatcher.vault.revocationCount
             let (line, newGrant) = dispatcher.authenticate(request)
             let wasAuthenticated = grant != nil
             grant = newGrant
@@ -240,6 +244,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 if let refused = refusedBeforeAuth(id: request.responseID, notification: notification) { return refused }
             }
             return .done(notification ? nil : line)
+        }
+        if let current = grant, request.method != RPCMethod.systemInfo.rawValue {
+            let revocations = dispatcher.vault.revocationCount
+            if revocations != grantRevocations {
+                grantRevocations = revocations
+                if dispatcher.vault.isRevoked(current) {
+                    // Its token was revoked after this connection authenticated: it is
+                    // unauthenticated again, and its connect deadline, long past, closes it
+                    // once this answer is written. Requests taken up before are answered.
+                    grant = nil
+                    lineBytes = Self.unauthenticatedLineBytes(dispatcher.limits)
+                    context.pipeline.fireUserInboundEventTriggered(ConnectionUnauthenticated())
+                    let line = RPCResponse.failureLine(id: request.responseID, error: .unauthenticated("the token was revoked"))
+                    return .done(notification ? nil : line)
+                }
+            }
         }
         if grant == nil, request.method != RPCMethod.systemInfo.rawValue,
            let refused = refusedBeforeAuth(id: request.responseID, notification: notification) {

@@ -106,6 +106,14 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
             // restarts the count in any case).
             lastActivity = .now()
             schedule(context: context)
+        } else if expired && work.running > 0 {
+            // Unauthenticated again (a failed `auth`, a revoked token) with requests it sent
+            // before still running: their answers are owed first.
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: .milliseconds(10)) {
+                let (handler, context) = loopBound.value
+                handler.fire(context: context)
+            }
         } else if expired {
             context.close(promise: nil)
         } else {

@@ -80,7 +80,8 @@ extension Vault {
         }
     }
 
-    /// Revokes the token with `id`; it is refused from the next `auth` on.
+    /// Revokes the token with `id`; it is refused from the next `auth` on, and a grant that
+    /// an earlier `auth` returned for it reads as revoked from now on (``isRevoked(_:)``).
     ///
     /// - Throws: ``VaultError/notFound`` for an unknown id.
     public func revokeToken(id: String) async throws {
@@ -94,7 +95,17 @@ extension Vault {
             try txn.put(record.encoded(), forKey: key, in: db.tokens)
             try self.audit("token.revoke", [.init("token", id)], in: txn)
         }
+        revocations.add(id)
     }
+
+    /// How many tokens were revoked since the store was opened: a holder of grants loads it
+    /// before `authenticate`, and asks ``isRevoked(_:)`` only once it has changed. One atomic
+    /// load, for a check on every request.
+    public var revocationCount: UInt64 { revocations.count }
+
+    /// Whether the token of `grant` was revoked since the store was opened (a grant that
+    /// `authenticate` returned before the revocation; after it, `authenticate` refuses).
+    public func isRevoked(_ grant: TokenGrant) -> Bool { revocations.contains(grant.id) }
 
     /// Every token, without secrets, in id order.
     public func tokens() throws -> [TokenInfo] {

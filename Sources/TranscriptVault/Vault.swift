@@ -67,6 +67,9 @@ public final class Vault: Sendable {
     let unlockKey: KeyBox
     /// Serialises key management: KEK rotations, root rotations, erasure epochs.
     let keyLock = AsyncLock()
+    /// Tokens revoked since the store was opened, for connections that authenticated with
+    /// them before (see ``revocationCount``).
+    let revocations = TokenRevocations()
     /// Called after each shred (see ``onErasureRequested(_:)``).
     let erasureSignal = Mutex<(@Sendable () -> Void)?>(nil)
     let db: Databases
