@@ -15,11 +15,15 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             With no store in the data directory, one is created with a generated unlock
             key (<data-dir>/unlock.key, mode 0400), a first tenant "default" and a token
-            for it, printed once. SIGTERM or SIGINT stops the server gracefully: requests
-            already read are answered, acknowledged writes are durable.
+            for it, printed once. When standard output is the systemd journal
+            ($JOURNAL_STREAM), no token is issued, since the journal would keep it: issue
+            one with `tvault token issue` once the server runs. SIGTERM or SIGINT stops the
+            server gracefully: requests already read are answered, acknowledged writes are
+            durable.
 
             With --format json the output is JSON lines: on the first run
-            {"event":"created","data_dir":...,"unlock_key":...,"tenant":"default","token":"tvt_..."},
+            {"event":"created","data_dir":...,"unlock_key":...,"tenant":"default","token":"tvt_..."}
+            ("token":null for the journal),
             then, once the sockets are bound, {"event":"listening","socket":...,"admin_socket":...}.
 
             Example:
@@ -85,12 +89,14 @@ struct ServeCommand: AsyncParsableCommand {
 
             if firstRun {
                 let tenant = try await vault.createTenant("default")
-                let token = try await vault.issueToken(tenants: [tenant.name], scopes: Set(TokenScope.allCases))
+                // A secret must not reach a log: the journal keeps what it is given.
+                let token = Self.standardOutputIsJournal
+                    ? nil : try await vault.issueToken(tenants: [tenant.name], scopes: Set(TokenScope.allCases))
                 var unlockKey: String?
                 if case .keyFile(let path) = configuration.unlock { unlockKey = path }
                 // Printed at once: should the sockets fail to bind, the token is not lost.
                 Self.announceCreated(format: options.format, dataDirectory: configuration.dataDirectory.path,
-                                     tenant: tenant.name, token: token.token, unlockKey: unlockKey)
+                                     tenant: tenant.name, token: token?.token, unlockKey: unlockKey)
             }
             let format = options.format
             let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) { sockets in
@@ -111,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Prints the new store's tenant and token (shown only now): as text, a few lines; as JSON,
     /// the line `{"event":"created",...}`.
-    private static func announceCreated(format: OutputFormat, dataDirectory: String, tenant: String, token: String, unlockKey: String?) {
+    /// Without a token (standard output is the journal), says how to issue one.
+    private static func announceCreated(format: OutputFormat, dataDirectory: String, tenant: String, token: String?, unlockKey: String?) {
         switch format {
         case .text:
             Output.line("Created a new store in \(dataDirectory)")
@@ -119,7 +126,12 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.line("  unlock key: \(unlockKey)  (keep it apart from backups of the store)")
             }
             Output.line("  tenant:     \(tenant)")
-            Output.line("  token:      \(token)  (shown only now)")
+            if let token {
+                Output.line("  token:      \(token)  (shown only now)")
+            } else {
+                Output.line("  token:      none issued: standard output is the journal, which would keep it;")
+                Output.line("              issue one with: tvault token issue --tenant \(tenant) --scopes append,read --data-dir \(dataDirectory)")
+            }
         case .json:
             var out = JSONWriter()
             out.object { w in
@@ -131,6 +143,17 @@ struct ServeCommand: AsyncParsableCommand {
             }
             Output.raw(out.bytes)
         }
+    }
+
+    /// Whether standard output is the systemd journal: `JOURNAL_STREAM` names its device and
+    /// inode (`<dev>:<ino>`, as systemd sets it for a service's output).
+    static var standardOutputIsJournal: Bool {
+        guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var status = stat()
+        guard fstat(STDOUT_FILENO, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 
     /// Prints where the server listens, once its sockets are bound: as text `Listening on PATH`;

@@ -138,6 +138,14 @@ extension Vault {
     }
 }
 
+/// The file that `JOURNAL_STREAM` names for a ``ServerProcess``.
+enum JournalStream {
+    case none
+    /// The server's own output file.
+    case output
+    case file(String)
+}
+
 /// `tvault serve` as a child process, started and stopped by the test.
 final class ServerProcess {
     let process = ChildProcess()
@@ -145,14 +153,28 @@ final class ServerProcess {
     private let outputFile: String
 
     /// Starts `tvault serve --data-dir directory` (plus `arguments`) and returns once it prints
-    /// "Listening on" (or, with `--format json`, its `listening` event).
-    init(directory: String, arguments: [String] = [], timeout: Double = 60) throws {
+    /// "Listening on" (or, with `--format json`, its `listening` event). `journal` is the file
+    /// that `JOURNAL_STREAM` names (as systemd names the journal's stream), if any: the
+    /// server's own output file passes for the journal when it is named.
+    init(directory: String, arguments: [String] = [], journal: JournalStream = .none, timeout: Double = 60) throws {
         self.directory = directory
         outputFile = directory + ".serve-out"
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
         process.executableURL = URL(fileURLWithPath: tvaultBinary)
         process.arguments = ["serve", "--data-dir", directory, "--log-level", "warning"] + arguments
-        process.environment = childEnvironment()
+        var extra: [String: String] = [:]
+        let named: String?
+        switch journal {
+        case .none: named = nil
+        case .output: named = outputFile
+        case .file(let path): named = path
+        }
+        if let named {
+            var status = stat()
+            guard stat(named, &status) == 0 else { throw CLITestError("stat \(named)") }
+            extra["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+        }
+        process.environment = childEnvironment(extra)
         process.standardInput = FileHandle.nullDevice
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
         process.standardOutput = output
