@@ -245,7 +245,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
             return .done(notification ? nil : line)
         }
-        if let current = grant, request.method != RPCMethod.systemInfo.rawValue {
+        if let current = grant {
             let revocations = dispatcher.vault.revocationCount
             if revocations != grantRevocations {
                 grantRevocations = revocations
@@ -253,11 +253,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     // Its token was revoked after this connection authenticated: it is
                     // unauthenticated again, and its connect deadline, long past, closes it
                     // once this answer is written. Requests taken up before are answered.
+                    // `system.info` too makes it so (it needs no token, and is answered):
+                    // else a connection could keep a revoked grant, and its slot, forever.
                     grant = nil
                     lineBytes = Self.unauthenticatedLineBytes(dispatcher.limits)
                     context.pipeline.fireUserInboundEventTriggered(ConnectionUnauthenticated())
-                    let line = RPCResponse.failureLine(id: request.responseID, error: .unauthenticated("the token was revoked"))
-                    return .done(notification ? nil : line)
+                    if request.method != RPCMethod.systemInfo.rawValue {
+                        let line = RPCResponse.failureLine(id: request.responseID, error: .unauthenticated("the token was revoked"))
+                        return .done(notification ? nil : line)
+                    }
                 }
             }
         }

@@ -28,6 +28,11 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
     private var connectDeadline = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private let work: ConnectionWork
+    /// The connection authenticated once: past its deadline after losing its grant (a failed
+    /// `auth`, a revoked token), it is closed once the answers it is owed have gone out.
+    private var wasAuthenticated = false
+    /// A close waits for the answers already written to go out.
+    private var closing = false
 
     init(unauthenticatedTimeout: TimeAmount, idleTimeout: TimeAmount, authenticated: Bool, work: ConnectionWork) {
         self.unauthenticatedTimeout = unauthenticatedTimeout
@@ -71,6 +76,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ConnectionAuthenticated {
             authenticated = true
+            wasAuthenticated = true
             lastActivity = .now()
             // The pending timer is for the connect deadline; the idle timeout may end sooner.
             timer?.cancel()
@@ -99,7 +105,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
 
     private func fire(context: ChannelHandlerContext) {
         timer = nil
-        guard context.channel.isActive else { return }
+        guard context.channel.isActive, !closing else { return }
         let expired = authenticated ? NIODeadline.now() >= lastActivity + idleTimeout : NIODeadline.now() >= connectDeadline
         if expired && authenticated && work.running > 0 {
             // Still working on a request: look again one timeout from now (the answer's write
@@ -114,6 +120,14 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
                 let (handler, context) = loopBound.value
                 handler.fire(context: context)
             }
+        } else if expired && wasAuthenticated {
+            // Answers it is owed (to requests taken up before, and the refusal) may still wait
+            // in the channel: a close would drop them. Close once they have gone out, or after
+            // one idle timeout for a peer that does not read them.
+            closing = true
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+            timer = context.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
         } else if expired {
             context.close(promise: nil)
         } else {

@@ -333,8 +333,10 @@ public final class Environment: @unchecked Sendable {
     /// more until this thread has had its turn.
     private func acquireGate() {
         if pthread_mutex_trylock(gate) == 0 { return }
-        gateWanted.add(1, ordering: .relaxed)
-        if unpublished.load(ordering: .acquiring) { requestPublication() }
+        // Sequentially consistent, with `carry`: either this thread sees the writes carried
+        // and asks for them, or the carrier sees this thread waiting (see `carry`).
+        gateWanted.add(1, ordering: .sequentiallyConsistent)
+        if unpublished.load(ordering: .sequentiallyConsistent) { requestPublication() }
         pthread_mutex_lock(gate)
         gateWanted.subtract(1, ordering: .relaxed)
     }
@@ -531,7 +533,14 @@ public final class Environment: @unchecked Sendable {
         carriedRecords.append(record)
         carriedBytes += record.count
         carried = txn
-        unpublished.store(true, ordering: .releasing)
+        unpublished.store(true, ordering: .sequentiallyConsistent)
+        // A thread that started waiting for `gate` after `mayCarry` looked may have read
+        // `unpublished` before the store above, and asked for nothing: ask on its behalf (the
+        // carrier looks at `publicationRequested` before it sleeps; not its hook, which may
+        // take a lock the carrier holds).
+        if gateWanted.load(ordering: .sequentiallyConsistent) > 0 {
+            publicationWanted.store(true, ordering: .relaxed)
+        }
     }
 
     /// Whether a write of `count` more bytes of record may join the carried ones: within the

@@ -66,7 +66,9 @@ final class Writer: @unchecked Sendable {
         self.publicationDelay = max(publicationDelay, 0)
         self.maxBatch = max(maxBatch, 1)
         self.gatherWindow = UInt64(max(gatherWindow, 0) * 1e9)
-        environment.onPublicationRequested = { [unowned self] in
+        // The condition alone, not the writer: the environment may outlive it.
+        let condition = condition
+        environment.onPublicationRequested = {
             condition.lock()
             condition.signal()
             condition.unlock()
