@@ -66,6 +66,12 @@ public final class Environment: @unchecked Sendable {
     /// Flushes `data.mdb` at a checkpoint (`mdb_env_sync`); tests replace it, before any
     /// write, to make it fail.
     var syncDataFile: (OpaquePointer) -> Int32 = { mdb_env_sync($0, 1) }
+    /// Called at each step of a checkpoint that keeps carried records (see
+    /// ``RedoLog/KeepingStep``); tests set it, before any write, to take a crash image there.
+    var checkpointKeepingStep: ((RedoLog.KeepingStep) -> Void)? {
+        get { redo?.keepingStep }
+        set { redo?.keepingStep = newValue }
+    }
     /// Commits a write transaction (`mdb_txn_commit`); tests replace it, before any write, to
     /// make it fail.
     var commitTransaction: (OpaquePointer) -> Int32 = { mdb_txn_commit($0) }

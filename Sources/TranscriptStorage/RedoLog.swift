@@ -57,6 +57,20 @@ final class RedoLog {
     /// Set when a record's fate is unknown (a failed flush): no further write is accepted.
     private(set) var failed = false
 
+    /// The moments of a checkpoint that keeps records (``checkpoint(metaPages:pageSize:now:keeping:)``)
+    /// where a crash must find them: in the current generation, then in the next.
+    enum KeepingStep: Sendable {
+        /// The kept records are written and flushed past the current generation's; the new
+        /// header is not written yet.
+        case recordsFlushed
+        /// The new header, which names them, is written and flushed.
+        case headerFlushed
+    }
+
+    /// Called at each ``KeepingStep`` of a checkpoint that keeps records; tests set it, before
+    /// any write, to take the image a crash at that moment would leave.
+    var keepingStep: ((KeepingStep) -> Void)?
+
     /// What a log holds when it is opened: the checkpoint and the records after it.
     struct Recovered {
         /// `data.mdb`'s two meta pages at the checkpoint.
@@ -217,6 +231,7 @@ final class RedoLog {
             // Past the current generation's records, which recovery still reads whole if this fails.
             try Self.writeAll(fd, kept.flatMap { $0 }, at: start)
             guard fdatasync(fd) == 0 else { throw LMDBError(code: errno) }
+            keepingStep?(.recordsFlushed)
         }
         var header = [UInt8](repeating: 0, count: Self.headerFixed + metaPages.count)
         Self.store(Self.headerMagic, at: 0, in: &header)
@@ -237,6 +252,7 @@ final class RedoLog {
             failed = true
             throw error
         }
+        if !kept.isEmpty { keepingStep?(.headerFlushed) }
         generation = next
         nextSequence = UInt64(kept.count + 1)
         writeOffset = start + keptBytes
