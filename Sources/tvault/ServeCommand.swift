@@ -96,7 +96,9 @@ struct ServeCommand: AsyncParsableCommand {
                 if case .keyFile(let path) = configuration.unlock { unlockKey = path }
                 // Printed at once: should the sockets fail to bind, the token is not lost.
                 Self.announceCreated(format: options.format, dataDirectory: configuration.dataDirectory.path,
-                                     tenant: tenant.name, token: token?.token, unlockKey: unlockKey)
+                                     tenant: tenant.name, token: token?.token, unlockKey: unlockKey,
+                                     adminSocket: options.adminSocketPath == configuration.dataDirectory.adminSocket
+                                         ? nil : options.adminSocketPath)
             }
             let format = options.format
             let server = TranscriptServer(vault: vault, configuration: serverConfiguration, logger: logger) { sockets in
@@ -118,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Prints the new store's tenant and token (shown only now): as text, a few lines; as JSON,
     /// the line `{"event":"created",...}`.
     /// Without a token (standard output is the journal), says how to issue one.
-    private static func announceCreated(format: OutputFormat, dataDirectory: String, tenant: String, token: String?, unlockKey: String?) {
+    private static func announceCreated(format: OutputFormat, dataDirectory: String, tenant: String, token: String?, unlockKey: String?, adminSocket: String?) {
         switch format {
         case .text:
             Output.line("Created a new store in \(dataDirectory)")
@@ -130,7 +132,9 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.line("  token:      \(token)  (shown only now)")
             } else {
                 Output.line("  token:      none issued: standard output is the journal, which would keep it;")
-                Output.line("              issue one with: tvault token issue --tenant \(tenant) --scopes append,read --data-dir \(dataDirectory)")
+                // The server's admin socket, when not the data directory's: the command reaches it there.
+                let socket = adminSocket.map { " --admin-socket \($0)" } ?? ""
+                Output.line("              issue one with: tvault token issue --tenant \(tenant) --scopes append,read --data-dir \(dataDirectory)\(socket)")
             }
         case .json:
             var out = JSONWriter()
@@ -147,13 +151,26 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Whether standard output is the systemd journal: `JOURNAL_STREAM` names its device and
     /// inode (`<dev>:<ino>`, as systemd sets it for a service's output).
+    ///
+    /// When standard output and standard error are two journal streams (their settings
+    /// differ, as `StandardOutput=journal` with `StandardError=journal+console`), systemd names
+    /// standard error's: a standard output that is a socket beside it is then taken for the
+    /// journal too (systemd connects it to a socket only for the journal, or for
+    /// `StandardOutput=socket`, where a token has no business either).
     static var standardOutputIsJournal: Bool {
         guard let value = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
         let parts = value.split(separator: ":")
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
-        var status = stat()
-        guard fstat(STDOUT_FILENO, &status) == 0 else { return false }
-        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+        func named(_ fd: Int32) -> stat? {
+            var status = stat()
+            guard fstat(fd, &status) == 0, UInt64(status.st_dev) == device, UInt64(status.st_ino) == inode else { return nil }
+            return status
+        }
+        if named(STDOUT_FILENO) != nil { return true }
+        guard named(STDERR_FILENO) != nil else { return false }
+        var output = stat()
+        guard fstat(STDOUT_FILENO, &output) == 0 else { return false }
+        return output.st_mode & S_IFMT == S_IFSOCK
     }
 
     /// Prints where the server listens, once its sockets are bound: as text `Listening on PATH`;
