@@ -94,8 +94,9 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    private func schedule(context: ChannelHandlerContext) {
-        let deadline = authenticated ? lastActivity + idleTimeout : connectDeadline
+    /// Looks again at `deadline`, by default the one that applies now.
+    private func schedule(context: ChannelHandlerContext, at deadline: NIODeadline? = nil) {
+        let deadline = deadline ?? (authenticated ? lastActivity + idleTimeout : connectDeadline)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
@@ -115,11 +116,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler {
         } else if expired && work.running > 0 {
             // Unauthenticated again (a failed `auth`, a revoked token) with requests it sent
             // before still running: their answers are owed first.
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(in: .milliseconds(10)) {
-                let (handler, context) = loopBound.value
-                handler.fire(context: context)
-            }
+            schedule(context: context, at: .now() + .milliseconds(10))
         } else if expired && wasAuthenticated {
             // Answers it is owed (to requests taken up before, and the refusal) may still wait
             // in the channel: a close would drop them. Close once they have gone out, or after

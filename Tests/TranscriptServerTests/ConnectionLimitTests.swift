@@ -254,6 +254,16 @@ struct ConnectionLimitTests {
         return nil
     }
 
+    /// A plain socket authenticated with `token` within the short deadline before auth
+    /// (``shortAuthDeadline``), returned once that deadline, counted from the connect, is past:
+    /// as any connection that has been in use a while.
+    static func authenticatedPastDeadline(_ server: TestServer, token: String) async throws -> RawSocket {
+        let authenticated = try await authenticatedInTime(server, token: token, deadline: .milliseconds(300), budget: .seconds(10))
+        let (socket, connected) = try #require(authenticated, "could not authenticate within the deadline in five tries")
+        try await Task.sleep(until: connected + .milliseconds(600))
+        return socket
+    }
+
     @Test("a connection that authenticates outlives the deadline before auth")
     func authenticatedOutlivesDeadline() async throws {
         try await withServer(configure: {
@@ -275,10 +285,8 @@ struct ConnectionLimitTests {
     func failedReauthCloses() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
             let token = try await server.token(tenants: ["acme"])
-            let authenticated = try await Self.authenticatedInTime(server, token: token, deadline: .milliseconds(300), budget: .seconds(10))
-            let (socket, connected) = try #require(authenticated, "could not authenticate within the deadline in five tries")
             // Past the deadline, authenticated: still served.
-            try await Task.sleep(until: connected + .milliseconds(600))
+            let socket = try await Self.authenticatedPastDeadline(server, token: token)
             try socket.write(requestLine(id: 2, "system.info") + [10])
             _ = try RPCResponse.decode(try #require(try await offload { try socket.readLine(timeout: 10) }))
                 .decodeResult(SystemInfo.self)
