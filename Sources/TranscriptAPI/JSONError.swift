@@ -41,6 +41,9 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
         case trailingBytes
         /// A UTF-8 byte order mark before the value.
         case byteOrderMark
+        /// More values than the parser keeps (``StrictJSON/Keeping/values``): the document is
+        /// valid JSON, but too large to take in.
+        case tooManyValues
     }
 
     /// What is wrong.

@@ -5,6 +5,15 @@ extension JSONParser {
     /// `.` or exponent, no `+` sign. Magnitude is not limited: the text is the value.
     mutating func parseNumber() throws(JSONError) -> JSONNumber {
         let start = position
+        let isInteger = try scanNumber()
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        return JSONNumber(validatedText: text, isInteger: isInteger)
+    }
+
+    /// Checks a number at `position` against the same grammar and moves past it, keeping
+    /// nothing; returns whether it is an integer (no fraction, no exponent).
+    mutating func scanNumber() throws(JSONError) -> Bool {
+        let start = position
         var isInteger = true
         if bytes[position] == UInt8(ascii: "-") {
             position += 1
@@ -40,8 +49,7 @@ extension JSONParser {
                 throw JSONError(.invalidNumber, at: start, "number has no digits in its exponent")
             }
         }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        return JSONNumber(validatedText: text, isInteger: isInteger)
+        return isInteger
     }
 
     @discardableResult

@@ -31,9 +31,36 @@ extension JSONParser {
                 }
                 decoded!.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: index - runStart))
                 position = index
-                try appendEscape(to: &decoded!)
+                Self.appendUTF8(try readEscape(), to: &decoded!)
                 index = position
                 runStart = index
+            } else if byte < 0x20 {
+                throw JSONError(.controlCharacter, at: index, "unescaped control character \(JSONError.hex(byte)) in string")
+            } else {
+                index += try validateUTF8Sequence(at: index)
+            }
+        }
+    }
+
+    /// Checks a string starting at the opening quote as ``parseString()`` does and leaves
+    /// `position` after the closing quote, without copying or decoding it.
+    mutating func skipString() throws(JSONError) {
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let end = bytes.count
+        var index = position + 1
+        while true {
+            index = Self.skipPlainBytes(base, from: index, to: end)
+            guard index < end else {
+                throw JSONError(.unexpectedEnd, at: index, "input ended inside a string")
+            }
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == UInt8(ascii: "\"") {
+                position = index + 1
+                return
+            } else if byte == UInt8(ascii: "\\") {
+                position = index
+                _ = try readEscape()
+                index = position
             } else if byte < 0x20 {
                 throw JSONError(.controlCharacter, at: index, "unescaped control character \(JSONError.hex(byte)) in string")
             } else {
@@ -76,8 +103,9 @@ extension JSONParser {
         return index
     }
 
-    /// Decodes the escape at `position` (a backslash) into UTF-8 and moves past it.
-    private mutating func appendEscape(to decoded: inout [UInt8]) throws(JSONError) {
+    /// Decodes the escape at `position` (a backslash), a surrogate pair's two escapes together,
+    /// and moves past it; returns the Unicode scalar value, never a surrogate.
+    private mutating func readEscape() throws(JSONError) -> UInt32 {
         let escapeStart = position
         guard position + 1 < bytes.count else {
             throw JSONError(.unexpectedEnd, at: position, "input ended inside an escape")
@@ -85,12 +113,12 @@ extension JSONParser {
         let letter = bytes[position + 1]
         position += 2
         switch letter {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(letter)
-        case UInt8(ascii: "b"): decoded.append(0x08)
-        case UInt8(ascii: "f"): decoded.append(0x0C)
-        case UInt8(ascii: "n"): decoded.append(0x0A)
-        case UInt8(ascii: "r"): decoded.append(0x0D)
-        case UInt8(ascii: "t"): decoded.append(0x09)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): return UInt32(letter)
+        case UInt8(ascii: "b"): return 0x08
+        case UInt8(ascii: "f"): return 0x0C
+        case UInt8(ascii: "n"): return 0x0A
+        case UInt8(ascii: "r"): return 0x0D
+        case UInt8(ascii: "t"): return 0x09
         case UInt8(ascii: "u"):
             let unit = try readHex4(escapeStart: escapeStart)
             var scalar = UInt32(unit)
@@ -110,7 +138,7 @@ extension JSONParser {
                 }
                 scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
             }
-            Self.appendUTF8(scalar, to: &decoded)
+            return scalar
         default:
             // Only a printable ASCII letter is named: DEL and other controls would reach logs raw.
             let shown = (0x20...0x7E).contains(letter) ? letter : UInt8(ascii: "?")

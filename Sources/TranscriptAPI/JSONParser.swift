@@ -2,32 +2,46 @@
 ///
 /// Open arrays and objects live on an explicit stack of ``Frame``s rather than on the call
 /// stack, so hostile nesting costs one frame per level up to the limit and no more.
+///
+/// Values inside a container that is not kept (``StrictJSON/Keeping``) are checked by the same
+/// code but skimmed: strings and numbers are validated without being copied out, and nothing
+/// is appended to the frame but its keys, which duplicate-key detection needs.
 struct JSONParser {
     let bytes: UnsafeRawBufferPointer
     let maxDepth: Int
+    let keeping: StrictJSON.Keeping
     var position = 0
+    /// Values appended to kept containers so far.
+    private var keptValues = 0
 
-    init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int, keeping: StrictJSON.Keeping = .everything) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.keeping = keeping
     }
 
     /// An array or object whose closing bracket has not been read yet.
     struct Frame {
         let isObject: Bool
         let start: Int
+        /// Whether its elements or members are kept; if not, it finishes empty.
+        let keeps: Bool
         var elements: [JSONNode] = []
         var keys = KeyTable()
         var members: [JSONObject.Member] = []
         var pendingKey = ""
 
         func hasKey(_ key: String) -> Bool {
-            keys.contains(key, in: members)
+            keys.contains(key)
         }
 
         mutating func appendMember(_ node: JSONNode) {
-            keys.insert(pendingKey, existing: members)
-            members.append(JSONObject.Member(key: pendingKey, node: node))
+            keys.insert(pendingKey)
+            if keeps { members.append(JSONObject.Member(key: pendingKey, node: node)) }
+        }
+
+        mutating func appendElement(_ node: JSONNode) {
+            if keeps { elements.append(node) }
         }
 
         func finish(end: Int) -> JSONNode {
@@ -50,6 +64,8 @@ struct JSONParser {
         var stack: [Frame] = []
         var node: JSONNode
         parsing: while true {
+            // Whether the value starting here goes into a container that keeps it.
+            let kept = stack.last?.keeps ?? true
             // A value starts here; whitespace before it has been skipped.
             guard position < bytes.count else {
                 throw JSONError(.unexpectedEnd, at: position, "input ended where a value was expected")
@@ -61,7 +77,9 @@ struct JSONParser {
                     throw JSONError(.tooDeep, at: position, "nesting deeper than \(maxDepth)")
                 }
                 let isObject = byte == UInt8(ascii: "{")
-                var frame = Frame(isObject: isObject, start: position)
+                let depth = stack.count + 1
+                let keeps = kept && depth <= (isObject ? keeping.objectDepth : keeping.arrayDepth)
+                var frame = Frame(isObject: isObject, start: position, keeps: keeps)
                 position += 1
                 skipWhitespace()
                 let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
@@ -75,12 +93,22 @@ struct JSONParser {
                 }
             case UInt8(ascii: "\""):
                 let start = position
-                let string = try parseString()
-                node = JSONNode(value: .string(string), range: start..<position)
+                if kept {
+                    let string = try parseString()
+                    node = JSONNode(value: .string(string), range: start..<position)
+                } else {
+                    try skipString()
+                    node = JSONNode(value: .null, range: start..<position)
+                }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let start = position
-                let number = try parseNumber()
-                node = JSONNode(value: .number(number), range: start..<position)
+                if kept {
+                    let number = try parseNumber()
+                    node = JSONNode(value: .number(number), range: start..<position)
+                } else {
+                    _ = try scanNumber()
+                    node = JSONNode(value: .null, range: start..<position)
+                }
             case UInt8(ascii: "t"):
                 node = try parseLiteral("true", .bool(true))
             case UInt8(ascii: "f"):
@@ -99,6 +127,12 @@ struct JSONParser {
                     throw JSONError(.unexpectedEnd, at: position, "input ended inside \(stack[top].isObject ? "an object" : "an array")")
                 }
                 let byte = bytes[position]
+                if stack[top].keeps {
+                    keptValues += 1
+                    if keptValues > keeping.values {
+                        throw JSONError(.tooManyValues, at: node.range.lowerBound, "more than \(keeping.values) values")
+                    }
+                }
                 if stack[top].isObject {
                     stack[top].appendMember(node)
                     if byte == UInt8(ascii: ",") {
@@ -111,7 +145,7 @@ struct JSONParser {
                         throw JSONError.unexpected(byte, at: position, expected: "',' or '}'")
                     }
                 } else {
-                    stack[top].elements.append(node)
+                    stack[top].appendElement(node)
                     if byte == UInt8(ascii: ",") {
                         position += 1
                         skipWhitespace()
@@ -143,7 +177,7 @@ struct JSONParser {
             throw JSONError(.unexpectedEnd, at: position, "input ended where a key was expected")
         }
         let byte = bytes[position]
-        if byte == UInt8(ascii: "}"), !frame.members.isEmpty {
+        if byte == UInt8(ascii: "}"), !frame.keys.isEmpty {
             throw JSONError(.trailingComma, at: position, "trailing comma before '}'")
         }
         guard byte == UInt8(ascii: "\"") else {

@@ -3,31 +3,41 @@
 /// Small objects (the common case: params, chat messages) are searched linearly; past a
 /// threshold a hash set takes over so that an object with many keys stays linear overall.
 /// Keys are compared by their UTF-8 bytes, not by Swift's canonical equivalence.
+///
+/// The table holds the keys itself, so that an object whose members are not kept (see
+/// ``StrictJSON/Keeping``) is checked as strictly as one whose members are.
 struct KeyTable {
-    /// The member count at which the hash set is built.
+    /// The key count at which the hash set is built.
     static let threshold = 12
 
+    private var keys: [String] = []
     private var index: Set<Key>?
 
-    /// Whether `key` is already among `members` (whose keys this table has seen).
-    func contains(_ key: String, in members: [JSONObject.Member]) -> Bool {
+    /// Whether no key has been inserted.
+    var isEmpty: Bool { index == nil && keys.isEmpty }
+
+    /// Whether `key` has been inserted.
+    func contains(_ key: String) -> Bool {
         if let index {
             return index.contains(Key(key))
         }
-        return members.contains { $0.key.hasSameUTF8(as: key) }
+        return keys.contains { $0.hasSameUTF8(as: key) }
     }
 
-    /// Records `key`, which is about to be appended after `existing`.
-    mutating func insert(_ key: String, existing: [JSONObject.Member]) {
+    /// Records `key`.
+    mutating func insert(_ key: String) {
         if index != nil {
             index?.insert(Key(key))
-        } else if existing.count + 1 >= Self.threshold {
-            var set = Set<Key>(minimumCapacity: existing.count * 2 + 2)
-            for member in existing {
-                set.insert(Key(member.key))
+            return
+        }
+        keys.append(key)
+        if keys.count >= Self.threshold {
+            var set = Set<Key>(minimumCapacity: keys.count * 2)
+            for existing in keys {
+                set.insert(Key(existing))
             }
-            set.insert(Key(key))
             index = set
+            keys = []
         }
     }
 

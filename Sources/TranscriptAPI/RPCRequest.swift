@@ -63,12 +63,19 @@ public struct RPCRequest: Sendable {
     /// - Parameters:
     ///   - line: The line's bytes.
     ///   - maxDepth: The deepest JSON nesting accepted.
+    ///   - keeping: Which values the parse keeps; by default all. A server passes
+    ///     ``keeping(messagesPerAppend:)``.
     /// - Returns: The request.
-    /// - Throws: ``Rejection`` with -32700, -32600 or -32602 as described above.
-    public static func decode(_ line: [UInt8], maxDepth: Int = StrictJSON.defaultMaxDepth) throws(Rejection) -> RPCRequest {
+    /// - Throws: ``Rejection`` with -32700, -32600 or -32602 as described above, or -32013
+    ///   (with id `null`) for a line holding more values than `keeping` keeps.
+    public static func decode(
+        _ line: [UInt8], maxDepth: Int = StrictJSON.defaultMaxDepth, keeping: StrictJSON.Keeping = .everything
+    ) throws(Rejection) -> RPCRequest {
         let root: JSONNode
         do {
-            root = try StrictJSON(maxDepth: maxDepth).parse(line)
+            root = try StrictJSON(maxDepth: maxDepth, keeping: keeping).parse(line)
+        } catch where error.kind == .tooManyValues {
+            throw Rejection(.tooLarge("the request has more than \(keeping.values) values outside its messages and metadata"), id: .null)
         } catch {
             throw Rejection(.parseError(error), id: .null)
         }
@@ -97,6 +104,18 @@ public struct RPCRequest: Sendable {
     }
 
     private static let envelopeKeys = ["jsonrpc", "method", "params", "id"]
+
+    /// What a server keeps of a request line: the envelope, the params object, and the arrays
+    /// in params with their elements. Every message and the metadata object are checked as
+    /// strictly, but skimmed: the API takes only their bytes. At most 65,536 values are kept
+    /// (more when `messagesPerAppend` needs it), so no line costs more than a few MiB to
+    /// parse, however it is built.
+    ///
+    /// - Parameter messagesPerAppend: The server's limit; a line with a few more messages than
+    ///   that is still parsed, so that it gets the limit's own error.
+    public static func keeping(messagesPerAppend: Int) -> StrictJSON.Keeping {
+        StrictJSON.Keeping(objectDepth: 2, arrayDepth: 3, values: max(1 << 16, messagesPerAppend + 64))
+    }
 
     private static func readID(_ envelope: JSONObject, _ line: [UInt8]) throws(Rejection) -> RPCID? {
         guard let node = envelope.node(forKey: "id") else { return nil }

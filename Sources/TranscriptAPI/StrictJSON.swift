@@ -23,13 +23,51 @@ public struct StrictJSON: Sendable {
     /// The deepest nesting of arrays and objects accepted; `[]` has depth 1, `[[]]` depth 2.
     public let maxDepth: Int
 
+    /// Which values the parse keeps in the tree it returns.
+    public let keeping: Keeping
+
+    /// Which values a parse keeps: every value is checked as strictly, but one that is not kept
+    /// costs no memory once it is checked.
+    ///
+    /// An array or object nested deeper than its limit comes back as a node with its kind and
+    /// range but no contents (`.array([])`, or an object without members): only its bytes are
+    /// meant to be used. This bounds what a request line costs to parse when the caller keeps
+    /// the bytes of some values without looking inside them, such as the socket API's messages.
+    ///
+    /// ```swift
+    /// // Keep the envelope and params objects and the messages array; skim each message.
+    /// let keeping = StrictJSON.Keeping(objectDepth: 2, arrayDepth: 3, values: 65_536)
+    /// ```
+    public struct Keeping: Sendable, Equatable {
+        /// Objects at this depth or shallower keep their members; the top level is depth 1.
+        public var objectDepth: Int
+        /// Arrays at this depth or shallower keep their elements.
+        public var arrayDepth: Int
+        /// The most values kept in all (members and elements, the top-level value not counted);
+        /// a document that would keep more is refused with ``JSONError/Kind/tooManyValues``.
+        public var values: Int
+
+        /// Creates a policy; see the properties.
+        public init(objectDepth: Int, arrayDepth: Int, values: Int) {
+            self.objectDepth = objectDepth
+            self.arrayDepth = arrayDepth
+            self.values = values
+        }
+
+        /// Keeps every value of the document.
+        public static let everything = Keeping(objectDepth: .max, arrayDepth: .max, values: .max)
+    }
+
     /// Creates a parser.
     ///
-    /// - Parameter maxDepth: The deepest nesting accepted, at least 1; scalars at the top
-    ///   level have depth 0 and are always accepted.
-    public init(maxDepth: Int = StrictJSON.defaultMaxDepth) {
+    /// - Parameters:
+    ///   - maxDepth: The deepest nesting accepted, at least 1; scalars at the top level have
+    ///     depth 0 and are always accepted.
+    ///   - keeping: Which values the result keeps; by default all of them.
+    public init(maxDepth: Int = StrictJSON.defaultMaxDepth, keeping: Keeping = .everything) {
         precondition(maxDepth >= 1, "maxDepth must be at least 1")
         self.maxDepth = maxDepth
+        self.keeping = keeping
     }
 
     /// Parses one JSON document.
@@ -56,7 +94,7 @@ public struct StrictJSON: Sendable {
     }
 
     private func parseResult(_ buffer: UnsafeRawBufferPointer) -> Result<JSONNode, JSONError> {
-        var parser = JSONParser(buffer, maxDepth: maxDepth)
+        var parser = JSONParser(buffer, maxDepth: maxDepth, keeping: keeping)
         do throws(JSONError) {
             return .success(try parser.parseDocument())
         } catch {

@@ -219,7 +219,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func start(_ line: [UInt8], context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) -> Slot {
         let request: RPCRequest
         do throws(RPCRequest.Rejection) {
-            request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth)
+            request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth, keeping: dispatcher.requestKeeping)
         } catch {
             return refusedBeforeAuth(id: error.id, notification: false) ?? .done(error.responseLine)
         }

@@ -11,12 +11,15 @@ public final class Dispatcher: Sendable {
 
     let vault: Vault
     let limits: APILimits
+    /// What the parse of a request line keeps (``RPCRequest/keeping(messagesPerAppend:)``).
+    let requestKeeping: StrictJSON.Keeping
     let rateLimiter: RateLimiter?
     let soleAppender = SoleAppender()
 
     public init(vault: Vault, limits: APILimits, burst: Int) {
         self.vault = vault
         self.limits = limits
+        self.requestKeeping = RPCRequest.keeping(messagesPerAppend: limits.messagesPerAppend)
         self.rateLimiter = limits.requestsPerSecond.map { RateLimiter(rate: $0, burst: burst) }
     }
 

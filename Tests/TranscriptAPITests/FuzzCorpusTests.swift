@@ -25,11 +25,18 @@ struct PropertyViolation: Error, CustomStringConvertible {
 /// again gives the same value, and writing that again the same bytes; every value's range lies
 /// inside its parent's and re-reads, on its own, to the same value; depth is counted exactly.
 ///
-/// `request`: everything `json` checks, and ``RPCRequest/decode(_:maxDepth:)`` either rejects
-/// with -32700 (exactly when the reader rejects), -32600 or -32602 and a one-line response that
-/// echoes the id byte for byte, or gives a request whose params, for every params type, either
-/// fail with -32602 naming a field or encode (as a client does) and decode back to the same
-/// params; appended messages and metadata are the exact bytes of their values in the line.
+/// A parse that keeps less (``StrictJSON/Keeping``) is exactly as strict: it refuses the same
+/// inputs with the same error at the same offset, and what it accepts is the full tree with the
+/// containers past its depths emptied; its value limit refuses exactly the documents that keep
+/// more values than that.
+///
+/// `request`: everything `json` checks, and ``RPCRequest/decode(_:maxDepth:keeping:)`` either
+/// rejects with -32700 (exactly when the reader rejects), -32600 or -32602 and a one-line
+/// response that echoes the id byte for byte, or gives a request whose params, for every params
+/// type, either fail with -32602 naming a field or encode (as a client does) and decode back to
+/// the same params; appended messages and metadata are the exact bytes of their values in the
+/// line. Decoding with the server's ``RPCRequest/keeping(messagesPerAppend:)`` gives the same
+/// outcome in every way.
 enum FuzzProperties {
     /// Which code an input is fed to.
     enum Target: String, CaseIterable, Sendable {
@@ -49,7 +56,9 @@ enum FuzzProperties {
 
     static func checkJSON(_ input: [UInt8]) throws(PropertyViolation) {
         let root: JSONNode
-        switch parse(input) {
+        let full = parse(input)
+        try checkKeeping(input, full: full)
+        switch full {
         case .failure(let error):
             try checkRejection(error, of: input)
             return
@@ -102,8 +111,69 @@ enum FuzzProperties {
             justified = byte.map { !isWhitespace($0) } == true && (try? parse(Array(input[..<offset])).get()) != nil
         case .byteOrderMark:
             justified = offset == 0 && input.starts(with: [0xEF, 0xBB, 0xBF])
+        case .tooManyValues:
+            // A full parse keeps any number of values.
+            justified = false
         }
         try require(justified, "\(error.kind) at offset \(offset) is not justified by the input (\(error))")
+    }
+
+    /// Policies of ``StrictJSON/Keeping`` that each input is also parsed with: the server's, and
+    /// others around it.
+    static let keepings = [(0, 0), (1, 1), (2, 3), (3, 2), (1, 4)].map {
+        StrictJSON.Keeping(objectDepth: $0.0, arrayDepth: $0.1, values: .max)
+    }
+
+    /// A parse that keeps less refuses what the full parse refuses, the same way, and accepts
+    /// the full tree pruned; its value limit bites exactly past the values it keeps.
+    static func checkKeeping(_ input: [UInt8], full: Result<JSONNode, JSONError>) throws(PropertyViolation) {
+        for keeping in keepings {
+            let skimmed = parse(input, keeping: keeping)
+            switch (full, skimmed) {
+            case (.failure(let expected), .failure(let error)):
+                try require(error == expected, "keeping \(keeping) refuses with \(error), the full parse with \(expected)")
+            case (.success(let root), .success(let node)):
+                let pruned = prune(root, keeping: keeping)
+                try require(identical(node, pruned, shift: 0), "keeping \(keeping) reads another tree than the full one pruned")
+                let kept = keptValues(pruned)
+                guard kept > 0 else { continue }
+                var limited = keeping
+                limited.values = kept
+                guard case .success = parse(input, keeping: limited) else {
+                    throw PropertyViolation("keeping \(keeping) refuses a document of exactly \(kept) kept values")
+                }
+                limited.values = kept - 1
+                guard case .failure(let error) = parse(input, keeping: limited), error.kind == .tooManyValues else {
+                    throw PropertyViolation("keeping \(keeping) accepts \(kept) values with a limit of \(kept - 1)")
+                }
+            default:
+                throw PropertyViolation("keeping \(keeping) gives \(skimmed), the full parse \(full)")
+            }
+        }
+    }
+
+    /// `node` as a parse with `keeping` returns it: containers past their depth emptied.
+    static func prune(_ node: JSONNode, keeping: StrictJSON.Keeping, depth: Int = 1, kept: Bool = true) -> JSONNode {
+        switch node.value {
+        case .array(let elements):
+            guard kept && depth <= keeping.arrayDepth else { return JSONNode(value: .array([]), range: node.range) }
+            return JSONNode(value: .array(elements.map { prune($0, keeping: keeping, depth: depth + 1) }), range: node.range)
+        case .object(let object):
+            guard kept && depth <= keeping.objectDepth else {
+                return JSONNode(value: .object(JSONObject(members: [], range: node.range)), range: node.range)
+            }
+            let members = object.members.map {
+                JSONObject.Member(key: $0.key, node: prune($0.node, keeping: keeping, depth: depth + 1))
+            }
+            return JSONNode(value: .object(JSONObject(members: members, range: object.range)), range: node.range)
+        default:
+            return node
+        }
+    }
+
+    /// How many values a pruned tree holds below its top.
+    static func keptValues(_ node: JSONNode) -> Int {
+        children(of: node).reduce(0) { $0 + 1 + keptValues($1) }
     }
 
     /// Every range lies inside its parent's, in order, and re-reads on its own to the same value.
@@ -237,6 +307,7 @@ enum FuzzProperties {
 
     static func checkRequest(_ line: [UInt8]) throws(PropertyViolation) {
         let parsed = parse(line)
+        try checkServerKeeping(line)
         let request: RPCRequest
         do throws(RPCRequest.Rejection) {
             request = try RPCRequest.decode(line)
@@ -262,6 +333,38 @@ enum FuzzProperties {
         if let params = request.params {
             try checkVerbatim(params, line: line, request: request)
         }
+    }
+
+    /// The server's parse, which skims messages and metadata, decodes the line as the full parse
+    /// does: the same rejection, or the same request and the same params or error for every
+    /// params type.
+    private static func checkServerKeeping(_ line: [UInt8]) throws(PropertyViolation) {
+        let full = Result { () throws(RPCRequest.Rejection) in try RPCRequest.decode(line) }
+        let skimmed = Result { () throws(RPCRequest.Rejection) in
+            try RPCRequest.decode(line, keeping: RPCRequest.keeping(messagesPerAppend: 1000))
+        }
+        switch (full, skimmed) {
+        case (.failure(let expected), .failure(let rejection)):
+            try require(rejection == expected, "the server's parse rejects with \(rejection.error), the full one with \(expected.error)")
+        case (.success(let expected), .success(let request)):
+            try require(request.id == expected.id && request.method.utf8.elementsEqual(expected.method.utf8),
+                        "the server's parse reads another id or method")
+            try require(sameParams(AuthParams.self, request, expected), "AuthParams differ under the server's parse")
+            try require(sameParams(AppendParams.self, request, expected), "AppendParams differ under the server's parse")
+            try require(sameParams(ReadParams.self, request, expected), "ReadParams differ under the server's parse")
+            try require(sameParams(ListParams.self, request, expected), "ListParams differ under the server's parse")
+            try require(sameParams(DeleteParams.self, request, expected), "DeleteParams differ under the server's parse")
+            try require(sameParams(SubjectParams.self, request, expected), "SubjectParams differ under the server's parse")
+            try require(sameParams(ReceiptParams.self, request, expected), "ReceiptParams differ under the server's parse")
+        default:
+            throw PropertyViolation("the server's parse and the full one disagree on accepting the line")
+        }
+    }
+
+    private static func sameParams<Params: RPCParams & Equatable>(_: Params.Type, _ a: RPCRequest, _ b: RPCRequest) -> Bool {
+        let first = Result { () throws(RPCError) in try a.decodeParams(Params.self) }
+        let second = Result { () throws(RPCError) in try b.decodeParams(Params.self) }
+        return first == second
     }
 
     private static func checkRejection(
@@ -350,8 +453,10 @@ enum FuzzProperties {
 
     // MARK: Helpers
 
-    static func parse(_ bytes: [UInt8], maxDepth: Int = StrictJSON.defaultMaxDepth) -> Result<JSONNode, JSONError> {
-        Result { () throws(JSONError) in try StrictJSON(maxDepth: maxDepth).parse(bytes) }
+    static func parse(
+        _ bytes: [UInt8], maxDepth: Int = StrictJSON.defaultMaxDepth, keeping: StrictJSON.Keeping = .everything
+    ) -> Result<JSONNode, JSONError> {
+        Result { () throws(JSONError) in try StrictJSON(maxDepth: maxDepth, keeping: keeping).parse(bytes) }
     }
 
     private static func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(PropertyViolation) {

@@ -76,6 +76,28 @@ struct RPCRequestTests {
         #expect(line == #"{"jsonrpc":"2.0","id":"q","error":{"code":-32602,"message":"params must be an object","data":{"name":"tvault.InvalidParams","field":"params"}}}"# + "\n")
     }
 
+    @Test("the server's parse keeps the messages' bytes, and refuses a line of more values than it keeps")
+    func serverKeeping() throws {
+        let keeping = RPCRequest.keeping(messagesPerAppend: 1000)
+        #expect(keeping.values == 65_536)
+        #expect(RPCRequest.keeping(messagesPerAppend: 100_000).values == 100_064)
+        let line = Array(#"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[{"a":[1,{"b":"\u00e9"}]}],"metadata":{"m":1}},"id":3}"#.utf8)
+        let request = try RPCRequest.decode(line, keeping: keeping)
+        let params = try request.decodeParams(AppendParams.self)
+        #expect(params.messages == [Array(#"{"a":[1,{"b":"\u00e9"}]}"#.utf8)])
+        #expect(params.metadata == Array(#"{"m":1}"#.utf8))
+        #expect(params == (try RPCRequest.decode(line).decodeParams(AppendParams.self)))
+
+        var tight = keeping
+        tight.values = 8
+        let rejection = #expect(throws: RPCRequest.Rejection.self) {
+            try RPCRequest.decode(Array(#"{"jsonrpc":"2.0","method":"conversation.append","params":{"conversation_id":"c","messages":[1,2,3,4,5,6]},"id":3}"#.utf8), keeping: tight)
+        }
+        #expect(rejection?.error.code == RPCError.Code.tooLarge)
+        #expect(rejection?.id == .null)
+        #expect(rejection?.error.message == "the request has more than 8 values outside its messages and metadata")
+    }
+
     @Test("encodeLine produces a request the server decodes back")
     func encodeRoundTrip() throws {
         let line = RPCRequest.encodeLine(id: RPCID("a\"b"), method: "conversation.delete", params: DeleteParams(tenant: "acme", conversationID: "c1"))

@@ -95,6 +95,9 @@ struct StrictJSONWireTests {
         .init(name: "params a string", line: bytes(#"{"jsonrpc":"2.0","method":"system.info","params":"x","id":1}"#), expected: .error(invalid, id: "1")),
         .init(name: "unknown envelope member", line: bytes(#"{"jsonrpc":"2.0","method":"system.info","id":1,"extra":1}"#), expected: .error(invalid, id: "1")),
         .init(name: "huge numeric id is echoed", line: bytes(#"{"jsonrpc":"2.0","method":"nope","id":123456789012345678901234567890}"#), expected: .error(RPCError.Code.methodNotFound, id: "123456789012345678901234567890")),
+        .init(name: "nested content in a message is kept verbatim", line: append(bytes(#"{"role":"user","content":[{"type":"text","text":"a\u00e9\n"},{"n":[1,2.50,{"x":null}]}]}"#)), expected: .accepted),
+        .init(name: "70,000 values where the messages go", line: append(bytes("0" + String(repeating: ",0", count: 69_999))), expected: .error(RPCError.Code.tooLarge, id: "null")),
+        .init(name: "1,500 messages, within the value limit", line: append(bytes("{}" + String(repeating: ",{}", count: 1_499))), expected: .error(RPCError.Code.tooLarge, id: "1")),
         .init(name: "huge limit", line: bytes(#"{"jsonrpc":"2.0","method":"conversation.read","params":{"conversation_id":"c","limit":1e999},"id":1}"#), expected: .error(RPCError.Code.invalidParams, id: "1")),
     ]
 
