@@ -31,12 +31,7 @@ struct JSONParser {
         var members: [JSONObject.Member] = []
         var pendingKey = ""
 
-        func hasKey(_ key: String) -> Bool {
-            keys.contains(key)
-        }
-
         mutating func appendMember(_ node: JSONNode) {
-            keys.insert(pendingKey)
             if keeps { members.append(JSONObject.Member(key: pendingKey, node: node)) }
         }
 
@@ -185,7 +180,7 @@ struct JSONParser {
         }
         let keyStart = position
         let key = try parseString()
-        if frame.hasKey(key) {
+        guard frame.keys.insert(key) else {
             throw JSONError(.duplicateKey, at: keyStart, "duplicate key in object")
         }
         skipWhitespace()

@@ -16,20 +16,13 @@ struct KeyTable {
     /// Whether no key has been inserted.
     var isEmpty: Bool { index == nil && keys.isEmpty }
 
-    /// Whether `key` has been inserted.
-    func contains(_ key: String) -> Bool {
-        if let index {
-            return index.contains(Key(key))
-        }
-        return keys.contains { $0.hasSameUTF8(as: key) }
-    }
-
-    /// Records `key`.
-    mutating func insert(_ key: String) {
+    /// Records `key`; returns false, recording nothing, when it is there already. One hash
+    /// of the key, for the check and the record together.
+    mutating func insert(_ key: String) -> Bool {
         if index != nil {
-            index?.insert(Key(key))
-            return
+            return index!.insert(Key(key)).inserted
         }
+        if keys.contains(where: { $0.hasSameUTF8(as: key) }) { return false }
         keys.append(key)
         if keys.count >= Self.threshold {
             var set = Set<Key>(minimumCapacity: keys.count * 2)
@@ -39,6 +32,7 @@ struct KeyTable {
             index = set
             keys = []
         }
+        return true
     }
 
     /// A string hashed and compared by its UTF-8 bytes.
