@@ -13,6 +13,10 @@ struct JSONParser {
     var position = 0
     /// Values appended to kept containers so far.
     private var keptValues = 0
+    /// Where the first value past ``StrictJSON/Keeping/values`` starts, once there is one. The
+    /// parse then keeps nothing more but goes on checking, so that a document that is not
+    /// strict JSON gets its own error wherever it is, and only a valid one `.tooManyValues`.
+    private var firstValuePastLimit: Int?
 
     init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int, keeping: StrictJSON.Keeping = .everything) {
         self.bytes = bytes
@@ -25,7 +29,7 @@ struct JSONParser {
         let isObject: Bool
         let start: Int
         /// Whether its elements or members are kept; if not, it finishes empty.
-        let keeps: Bool
+        var keeps: Bool
         var elements: [JSONNode] = []
         var keys = KeyTable()
         var members: [JSONObject.Member] = []
@@ -37,6 +41,13 @@ struct JSONParser {
 
         mutating func appendElement(_ node: JSONNode) {
             if keeps { elements.append(node) }
+        }
+
+        /// Lets go of what it kept and keeps nothing more: the value limit is passed.
+        mutating func stopKeeping() {
+            keeps = false
+            elements = []
+            members = []
         }
 
         func finish(end: Int) -> JSONNode {
@@ -125,7 +136,9 @@ struct JSONParser {
                 if stack[top].keeps {
                     keptValues += 1
                     if keptValues > keeping.values {
-                        throw JSONError(.tooManyValues, at: node.range.lowerBound, "more than \(keeping.values) values")
+                        // Refused once the rest is checked; until then every frame skims.
+                        firstValuePastLimit = node.range.lowerBound
+                        for index in stack.indices { stack[index].stopKeeping() }
                     }
                 }
                 if stack[top].isObject {
@@ -162,6 +175,9 @@ struct JSONParser {
         skipWhitespace()
         if position != bytes.count {
             throw JSONError(.trailingBytes, at: position, "unexpected bytes after the value")
+        }
+        if let firstValuePastLimit {
+            throw JSONError(.tooManyValues, at: firstValuePastLimit, "more than \(keeping.values) values")
         }
         return node
     }

@@ -108,13 +108,17 @@ public struct RPCRequest: Sendable {
     /// What a server keeps of a request line: the envelope, the params object, and the arrays
     /// in params with their elements. Every message and the metadata object are checked as
     /// strictly, but skimmed: the API takes only their bytes. At most 65,536 values are kept
-    /// (more when `messagesPerAppend` needs it), so no line costs more than a few MiB to
-    /// parse, however it is built.
+    /// (more when `messagesPerAppend` needs it), so no line's parsed values cost more than a
+    /// few MiB, however it is built. The keys of an object being parsed are held until it
+    /// closes, skimmed or not (duplicate-key detection): a line that is one object of many
+    /// short keys still costs several bytes a byte of line.
     ///
     /// - Parameter messagesPerAppend: The server's limit; a line with a few more messages than
     ///   that is still parsed, so that it gets the limit's own error.
     public static func keeping(messagesPerAppend: Int) -> StrictJSON.Keeping {
-        StrictJSON.Keeping(objectDepth: 2, arrayDepth: 3, values: max(1 << 16, messagesPerAppend + 64))
+        // Saturating: an embedder's `APILimits.messagesPerAppend` may be `Int.max` ("no limit").
+        let (withEnvelope, overflow) = messagesPerAppend.addingReportingOverflow(64)
+        return StrictJSON.Keeping(objectDepth: 2, arrayDepth: 3, values: overflow ? .max : max(1 << 16, withEnvelope))
     }
 
     private static func readID(_ envelope: JSONObject, _ line: [UInt8]) throws(Rejection) -> RPCID? {

@@ -44,7 +44,9 @@ public struct StrictJSON: Sendable {
         /// Arrays at this depth or shallower keep their elements.
         public var arrayDepth: Int
         /// The most values kept in all (members and elements, the top-level value not counted);
-        /// a document that would keep more is refused with ``JSONError/Kind/tooManyValues``.
+        /// a document that would keep more is refused with ``JSONError/Kind/tooManyValues``
+        /// if it is strict JSON, else with its own error: past the limit nothing more is kept,
+        /// but the rest of the document is still checked.
         public var values: Int
 
         /// Creates a policy; see the properties.

@@ -27,8 +27,8 @@ struct PropertyViolation: Error, CustomStringConvertible {
 ///
 /// A parse that keeps less (``StrictJSON/Keeping``) is exactly as strict: it refuses the same
 /// inputs with the same error at the same offset, and what it accepts is the full tree with the
-/// containers past its depths emptied; its value limit refuses exactly the documents that keep
-/// more values than that.
+/// containers past its depths emptied; its value limit refuses exactly the valid documents that
+/// keep more values than that (an invalid one gets its own error, limit or not).
 ///
 /// `request`: everything `json` checks, and ``RPCRequest/decode(_:maxDepth:keeping:)`` either
 /// rejects with -32700 (exactly when the reader rejects), -32600 or -32602 and a one-line
@@ -132,6 +132,11 @@ enum FuzzProperties {
             switch (full, skimmed) {
             case (.failure(let expected), .failure(let error)):
                 try require(error == expected, "keeping \(keeping) refuses with \(error), the full parse with \(expected)")
+                // Past the value limit the rest is still checked: the error stays the input's own.
+                var limited = keeping
+                limited.values = 0
+                try require(parse(input, keeping: limited) == .failure(expected),
+                            "keeping \(keeping) with no values refuses with another error than \(expected)")
             case (.success(let root), .success(let node)):
                 let pruned = prune(root, keeping: keeping)
                 try require(identical(node, pruned, shift: 0), "keeping \(keeping) reads another tree than the full one pruned")
