@@ -29,20 +29,22 @@ extension Keyring {
     func save(path: String) throws {
         let bytes = encoded()
         let temporary = path + ".tmp"
-        unlink(temporary)
+        // A temporary a crash left may hold roots (the step that added an epoch): zeroed, not
+        // merely released.
+        Self.destroy(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.ioError("create", path: temporary) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
             close(fd)
-            unlink(temporary)
+            Self.destroy(temporary)
             throw Self.ioError("write", path: temporary)
         }
         close(fd)
         let old = open(path, O_RDWR | O_CLOEXEC)
         defer { if old >= 0 { close(old) } }
         guard rename(temporary, path) == 0 else {
-            unlink(temporary)
+            Self.destroy(temporary)
             throw Self.ioError("rename", path: path)
         }
         try Self.syncDirectory(of: path)
@@ -54,6 +56,21 @@ extension Keyring {
                 fsync(old)
             }
         }
+    }
+
+    /// Overwrites the file at `path` with zeros, flushes it and removes it (no error if missing).
+    static func destroy(_ path: String) {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        if fd >= 0 {
+            var size = stat()
+            if fstat(fd, &size) == 0, size.st_size > 0 {
+                let zeros = [UInt8](repeating: 0, count: Int(size.st_size))
+                _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                fsync(fd)
+            }
+            close(fd)
+        }
+        unlink(path)
     }
 
     static func syncDirectory(of path: String) throws {

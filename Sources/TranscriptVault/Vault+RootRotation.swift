@@ -77,9 +77,12 @@ extension Vault {
         roots.withLock { $0 = [next: newRoot] }
         FaultInjection.point("root.committed")
 
-        // The old root may go only once the store's new epoch is in LMDB itself: without the
-        // redo log (no durability), a batch the writer still carries dies with the process.
-        try environment.waitForCommits()
+        // The old root may go only once the store's new epoch is durable in `data.mdb` itself:
+        // without the redo log (no durability), a batch the writer still carries dies with the
+        // process, and a commit made with MDB_NOSYNC dies with a power loss, while the keyring
+        // dropping the old root is flushed (the store would then be sealed under a root that
+        // no longer exists). With the log it is a checkpoint, once per rotation.
+        try environment.sync()
         keyring.entries = keyring.entries.filter { $0.epoch == next }
         try keyring.save(path: directory.keyring)
         FaultInjection.point("root.keyring-final")

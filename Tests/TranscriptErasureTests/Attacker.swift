@@ -21,12 +21,16 @@ struct Attacker {
     var copies: [String]
     /// Further files only scanned raw (e.g. the live store's `data.mdb`).
     var rawFiles: [String]
+    /// Redo logs (`store/redo.log` and copies of it): scanned raw, and every record found in
+    /// them, of any generation, stale or revoked ones included, parsed for its puts.
+    var redoLogs: [String]
 
-    init(keyringPath: String, unlockKeyPath: String, copies: [String], rawFiles: [String] = []) {
+    init(keyringPath: String, unlockKeyPath: String, copies: [String], rawFiles: [String] = [], redoLogs: [String] = []) {
         self.keyringPath = keyringPath
         self.unlockKeyPath = unlockKeyPath
         self.copies = copies
         self.rawFiles = rawFiles
+        self.redoLogs = redoLogs
     }
 
     /// The attacker of a live vault's directory: its keyring and unlock key as they are now,
@@ -35,8 +39,10 @@ struct Attacker {
         let live = scratch + "/live-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: true)
         try vault.environment.copy(to: live, compact: false)
+        let redo = vault.dataDirectory.store + "/redo.log"
         self.init(keyringPath: vault.dataDirectory.keyring, unlockKeyPath: vault.dataDirectory.unlockKey,
-                  copies: copies + [live], rawFiles: [vault.dataDirectory.store + "/data.mdb"])
+                  copies: copies + [live], rawFiles: [vault.dataDirectory.store + "/data.mdb"],
+                  redoLogs: FileManager.default.fileExists(atPath: redo) ? [redo] : [])
     }
 
     struct TenantKey: Hashable { var tenant: UInt32; var version: UInt32; var key: [UInt8] }
@@ -129,10 +135,71 @@ struct Attacker {
         for copy in copies { try gatherStructurally(copy, into: &evidence) }
         // Raw pass after the structural one, so that the tenant numbers it keys on are known.
         for tenant in 1...4 { evidence.tenants.insert(UInt32(tenant)) }
-        for file in copies.map({ $0 + "/data.mdb" }) + rawFiles {
+        for file in copies.map({ $0 + "/data.mdb" }) + rawFiles + redoLogs {
             try gatherRaw(try fileBytes(file), into: &evidence)
         }
+        for file in redoLogs { gatherRedo(try fileBytes(file), into: &evidence) }
         return try unwrap(evidence, keyring: keyring)
+    }
+
+    /// Parses every redo-log record found at a 4 KiB boundary (magic "TVRR"), whatever its
+    /// generation, sequence or checksum, and notes what its puts hold.
+    private func gatherRedo(_ bytes: [UInt8], into evidence: inout Evidence) {
+        func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+        var offset = 0
+        while offset + 40 <= bytes.count {
+            defer { offset += 4096 }
+            guard bytes[offset..<offset + 4].elementsEqual([0x54, 0x56, 0x52, 0x52]) else { continue }
+            let end = min(bytes.count, offset + 40 + u32(offset + 4))
+            var at = offset + 40
+            while at + 2 <= end {
+                let kind = bytes[at]
+                let nameLength = Int(bytes[at + 1])
+                guard kind >= 1 && kind <= 3, at + 2 + nameLength <= end else { break }
+                let name = String(decoding: bytes[(at + 2)..<(at + 2 + nameLength)], as: UTF8.self)
+                at += 2 + nameLength
+                if kind == 3 { continue }
+                guard at + 4 <= end, at + 4 + u32(at) <= end else { break }
+                let key = Array(bytes[(at + 4)..<(at + 4 + u32(at))])
+                at += 4 + key.count
+                if kind == 2 { continue }
+                guard at + 4 <= end, at + 4 + u32(at) <= end else { break }
+                let value = Array(bytes[(at + 4)..<(at + 4 + u32(at))])
+                at += 4 + value.count
+                notePut(database: name, key: key, value: value, into: &evidence)
+            }
+        }
+    }
+
+    private func notePut(database: String, key: [UInt8], value: [UInt8], into evidence: inout Evidence) {
+        switch database {
+        case Schema.conversations:
+            if let record = try? value.withUnsafeBytes({ try ConversationRecord(decoding: $0) }) {
+                note(conversation: key, record: record, into: &evidence)
+            }
+        case Schema.messages:
+            note(message: key, value: value, into: &evidence)
+        case Schema.tenants:
+            if let record = try? value.withUnsafeBytes({ try TenantRecord(decoding: $0) }) {
+                evidence.tenants.insert(record.number)
+                evidence.epochs.insert(record.epoch)
+                for kek in record.keks {
+                    evidence.versions.insert(kek.version)
+                    evidence.sealedKeys.insert(kek.sealed)
+                }
+                if !record.sealedIndexKey.isEmpty { evidence.sealedKeys.insert(record.sealedIndexKey) }
+            }
+        case Schema.meta:
+            if key == Schema.MetaKey.rootEpoch, value.count == 8 { evidence.epochs.insert(value.reduce(0) { $0 << 8 | UInt64($1) }) }
+            if key == Schema.MetaKey.storeID { evidence.storeIDs.insert(value) }
+            if StoreKeys.names.map(StoreKeys.metaKey).contains(key) { evidence.sealedKeys.insert(value) }
+        case Schema.idempotency:
+            if let record = try? value.withUnsafeBytes({ try IdempotencyRecord(decoding: $0) }) {
+                evidence.idempotencyHashes.insert(record.contentHash)
+            }
+        default:
+            break
+        }
     }
 
     // MARK: Evidence
