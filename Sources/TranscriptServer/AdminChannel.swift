@@ -32,9 +32,12 @@ struct AdminChannel: Sendable {
         return AdminChannel(channel: channel, frames: frames, flow: flow)
     }
 
+    /// Whether frames read wait in `frames`, not yet taken: requests the connection owes answers to.
+    var hasWaitingFrames: Bool { flow.pending.load(ordering: .sequentiallyConsistent) > 0 }
+
     /// Says that a frame was taken from `frames`; resumes reading if it was paused.
     func taken() {
-        if flow.pending.subtract(1, ordering: .relaxed).newValue == Flow.resumeAt {
+        if flow.pending.subtract(1, ordering: .sequentiallyConsistent).newValue == Flow.resumeAt {
             let channel = channel
             channel.eventLoop.execute { try? channel.syncOptions?.setOption(.autoRead, value: true) }
         }
@@ -64,8 +67,11 @@ struct AdminChannel: Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            // Counted before it can be taken, so that the count never goes below zero, and a
+            // drain never sees a frame read and not counted.
+            let pending = flow.pending.add(1, ordering: .sequentiallyConsistent).newValue
             continuation.yield(unwrapInboundIn(data))
-            if flow.pending.add(1, ordering: .relaxed).newValue == Flow.pauseAbove + 1 {
+            if pending == Flow.pauseAbove + 1 {
                 try? context.channel.syncOptions?.setOption(.autoRead, value: false)
             }
         }

@@ -15,13 +15,15 @@ struct AdminConnection {
 
     func run() async throws {
         reading: for await frame in connection.frames {
+            // Counted in flight before it stops counting as waiting: a drain in between would
+            // close the connection without its answer.
+            entry.inFlight.add(1, ordering: .sequentiallyConsistent)
             connection.taken()
             guard case .line(let buffer) = frame else {
                 let error = RPCError.tooLarge("the request line exceeds \(limits.lineBytes) bytes")
                 try await connection.write(RPCResponse.failureLine(id: .null, error: error))
                 break reading
             }
-            entry.inFlight.add(1, ordering: .sequentiallyConsistent)
             let line = await respond(to: Array(buffer.readableBytesView))
             // Returns once the answer is handed to the kernel, so that a close never drops it.
             try await connection.write(line)

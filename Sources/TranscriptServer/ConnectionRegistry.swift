@@ -24,14 +24,21 @@ final class ConnectionRegistry: Sendable {
         /// Requests read whose responses are not yet handed to the kernel.
         let inFlight = Atomic<Int>(0)
         let draining = Atomic<Bool>(false)
+        /// Whether requests read but not yet counted in `inFlight` wait (an admin connection's
+        /// frames queued for its task): the connection owes their answers too.
+        private let waiting: (@Sendable () -> Bool)?
 
-        init(channel: any Channel) { self.channel = channel }
+        init(channel: any Channel, waiting: (@Sendable () -> Bool)? = nil) {
+            self.channel = channel
+            self.waiting = waiting
+        }
 
         /// Closes the connection once it owes no response.
         func closeIfIdle() {
             // Sequentially consistent, here and in `drainAll`: each side stores, then loads
             // what the other stores, and neither load may be ordered before its own store.
-            if draining.load(ordering: .sequentiallyConsistent) && inFlight.load(ordering: .sequentiallyConsistent) == 0 {
+            if draining.load(ordering: .sequentiallyConsistent) && inFlight.load(ordering: .sequentiallyConsistent) == 0
+                && !(waiting?() ?? false) {
                 // A close drops writes not yet handed to the kernel: close once an empty write,
                 // queued after every answer, has gone out (a client reading slowly gets them all).
                 let channel = channel
@@ -86,9 +93,10 @@ final class ConnectionRegistry: Sendable {
     /// Whether a shutdown has begun (`drainAll`): what `add` refuses then.
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 
-    /// Registers a connection; returns `nil` when over `limit` or draining.
-    func add(_ channel: any Channel, limit: Int) -> Entry? {
-        let entry = Entry(channel: channel)
+    /// Registers a connection; returns `nil` when over `limit` or draining. `waiting` says
+    /// whether requests it has read wait outside `inFlight` (see ``Entry``).
+    func add(_ channel: any Channel, limit: Int, waiting: (@Sendable () -> Bool)? = nil) -> Entry? {
+        let entry = Entry(channel: channel, waiting: waiting)
         let added = state.withLock { state -> Bool in
             guard state.entries.count < limit, !draining.load(ordering: .acquiring) else { return false }
             state.entries[ObjectIdentifier(entry)] = entry

@@ -85,6 +85,14 @@ public final class TranscriptServer: Service, Sendable {
                     await registry.waitUntilEmpty(closingAfter: grace)
                 }
                 tasks.addTask {
+                    // admin.sock has no idle timeout: a peer that reads none of its answers
+                    // would hold the shutdown forever (its connection's task waits on a write).
+                    // Those still open once the grace is over are closed, as client
+                    // connections are; a request in hand still runs to its end.
+                    try? await admin.channel.closeFuture.get()
+                    await adminRegistry.waitUntilEmpty(closingAfter: grace)
+                }
+                tasks.addTask {
                     try await self.accept(admin)
                     // The listener may have accepted connections it never handed out.
                     adminRegistry.closeAccepted()
@@ -125,7 +133,7 @@ public final class TranscriptServer: Service, Sendable {
                 await connection.close()
                 return
             }
-            guard let entry = adminRegistry.add(connection.channel, limit: .max) else {
+            guard let entry = adminRegistry.add(connection.channel, limit: .max, waiting: { connection.hasWaitingFrames }) else {
                 let error = RPCError.unavailable("the server is shutting down")
                 try await connection.write(RPCResponse.failureLine(id: .null, error: error))
                 await connection.close()
