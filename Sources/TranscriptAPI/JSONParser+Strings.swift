@@ -4,6 +4,19 @@ extension JSONParser {
     /// Strings without escapes (nearly all of them) are validated in place and copied once;
     /// the first backslash starts a decoded copy, to which plain runs are added in bulk.
     mutating func parseString() throws(JSONError) -> String {
+        try scanString(decoding: true).unsafelyUnwrapped
+    }
+
+    /// Checks a string starting at the opening quote as ``parseString()`` does and leaves
+    /// `position` after the closing quote, without copying or decoding it.
+    mutating func skipString() throws(JSONError) {
+        _ = try scanString(decoding: false)
+    }
+
+    /// The one scan behind ``parseString()`` and ``skipString()``: every check is the same
+    /// either way; with `decoding` false nothing is copied and `nil` is returned.
+    @inline(__always)
+    private mutating func scanString(decoding: Bool) throws(JSONError) -> String? {
         // A string has at least its opening quote, so the buffer is not empty.
         let base = bytes.baseAddress.unsafelyUnwrapped
         let end = bytes.count
@@ -19,48 +32,25 @@ extension JSONParser {
             let byte = base.load(fromByteOffset: index, as: UInt8.self)
             if byte == UInt8(ascii: "\"") {
                 position = index + 1
+                guard decoding else { return nil }
                 guard decoded != nil else {
                     return String(decoding: UnsafeRawBufferPointer(start: base + start, count: index - start), as: UTF8.self)
                 }
                 decoded!.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: index - runStart))
                 return String(decoding: decoded!, as: UTF8.self)
             } else if byte == UInt8(ascii: "\\") {
-                if decoded == nil {
-                    decoded = []
-                    decoded!.reserveCapacity(index - start + 64)
-                }
-                decoded!.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: index - runStart))
                 position = index
-                Self.appendUTF8(try readEscape(), to: &decoded!)
+                let scalar = try readEscape()
+                if decoding {
+                    if decoded == nil {
+                        decoded = []
+                        decoded!.reserveCapacity(index - start + 64)
+                    }
+                    decoded!.append(contentsOf: UnsafeRawBufferPointer(start: base + runStart, count: index - runStart))
+                    Self.appendUTF8(scalar, to: &decoded!)
+                }
                 index = position
                 runStart = index
-            } else if byte < 0x20 {
-                throw JSONError(.controlCharacter, at: index, "unescaped control character \(JSONError.hex(byte)) in string")
-            } else {
-                index += try validateUTF8Sequence(at: index)
-            }
-        }
-    }
-
-    /// Checks a string starting at the opening quote as ``parseString()`` does and leaves
-    /// `position` after the closing quote, without copying or decoding it.
-    mutating func skipString() throws(JSONError) {
-        let base = bytes.baseAddress.unsafelyUnwrapped
-        let end = bytes.count
-        var index = position + 1
-        while true {
-            index = Self.skipPlainBytes(base, from: index, to: end)
-            guard index < end else {
-                throw JSONError(.unexpectedEnd, at: index, "input ended inside a string")
-            }
-            let byte = base.load(fromByteOffset: index, as: UInt8.self)
-            if byte == UInt8(ascii: "\"") {
-                position = index + 1
-                return
-            } else if byte == UInt8(ascii: "\\") {
-                position = index
-                _ = try readEscape()
-                index = position
             } else if byte < 0x20 {
                 throw JSONError(.controlCharacter, at: index, "unescaped control character \(JSONError.hex(byte)) in string")
             } else {
