@@ -48,29 +48,26 @@ extension Keyring {
             throw Self.ioError("rename", path: path)
         }
         try Self.syncDirectory(of: path)
-        if old >= 0 {
-            var size = stat()
-            if fstat(old, &size) == 0, size.st_size > 0 {
-                let zeros = [UInt8](repeating: 0, count: Int(size.st_size))
-                _ = zeros.withUnsafeBytes { pwrite(old, $0.baseAddress, $0.count, 0) }
-                fsync(old)
-            }
-        }
+        if old >= 0 { Self.zero(old) }
     }
 
     /// Overwrites the file at `path` with zeros, flushes it and removes it (no error if missing).
     static func destroy(_ path: String) {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         if fd >= 0 {
-            var size = stat()
-            if fstat(fd, &size) == 0, size.st_size > 0 {
-                let zeros = [UInt8](repeating: 0, count: Int(size.st_size))
-                _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-                fsync(fd)
-            }
+            zero(fd)
             close(fd)
         }
         unlink(path)
+    }
+
+    /// Overwrites the whole file open as `fd` with zeros and flushes it, as far as it can.
+    private static func zero(_ fd: Int32) {
+        var size = stat()
+        guard fstat(fd, &size) == 0, size.st_size > 0 else { return }
+        let zeros = [UInt8](repeating: 0, count: Int(size.st_size))
+        _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        fsync(fd)
     }
 
     static func syncDirectory(of path: String) throws {
