@@ -56,6 +56,14 @@ struct StrictJSONKeepingDifferentialTests {
         /// Past this depth containers hold one value (deep chains up to and past 64).
         var chainFrom = Int.max
 
+        /// The bytes `write` adds, starting afresh with `budget` values left.
+        mutating func fragment(budget: Int, _ write: (inout Generator) -> Void) -> [UInt8] {
+            out = []
+            self.budget = budget
+            write(&self)
+            return out
+        }
+
         mutating func ws() {
             guard rng.chance(20) else { return }
             for _ in 0..<(1 + rng.int(2)) { out.append([0x20, 0x09, 0x0A, 0x0D][rng.int(4)]) }
@@ -351,40 +359,30 @@ struct StrictJSONKeepingDifferentialTests {
         out += Array(methods[rng.int(methods.count)].utf8) + [0x22]
         if rng.chance(90) {
             out += Array(#","params":{"conversation_id":"#.utf8)
-            if rng.chance(90) { out += Array(#""c1""#.utf8) } else { generator.out = []; generator.value(depth: 2); out += generator.out }
+            if rng.chance(90) { out += Array(#""c1""#.utf8) } else { out += generator.fragment(budget: generator.budget) { $0.value(depth: 2) } }
             if rng.chance(90) {
                 out += Array(#","messages":["#.utf8)
                 for index in 0..<rng.int(6) {
                     if index > 0 { out.append(UInt8(ascii: ",")) }
-                    generator.out = []
-                    generator.budget = 100
-                    if rng.chance(85) { generator.object(depth: 4) } else { generator.value(depth: 3) }
-                    out += generator.out
+                    let asObject = rng.chance(85)
+                    out += generator.fragment(budget: 100) { asObject ? $0.object(depth: 4) : $0.value(depth: 3) }
                 }
                 out.append(UInt8(ascii: "]"))
             }
             if rng.chance(40) {
                 out += Array(#","metadata":"#.utf8)
-                generator.out = []
-                generator.budget = 100
-                if rng.chance(85) { generator.object(depth: 3) } else { generator.value(depth: 2) }
-                out += generator.out
+                let asObject = rng.chance(85)
+                out += generator.fragment(budget: 100) { asObject ? $0.object(depth: 3) : $0.value(depth: 2) }
             }
             for name in ["limit", "after_seq", "token", "tenant", "format", "subject_id", "idempotency_key", "id"] where rng.chance(8) {
                 out += Array(",\"\(name)\":".utf8)
-                generator.out = []
-                generator.budget = 20
-                generator.value(depth: 2)
-                out += generator.out
+                out += generator.fragment(budget: 20) { $0.value(depth: 2) }
             }
             out.append(UInt8(ascii: "}"))
         }
         if rng.chance(90) {
             out += Array(#","id":"#.utf8)
-            generator.out = []
-            generator.budget = 10
-            generator.value(depth: 1)
-            out += generator.out
+            out += generator.fragment(budget: 10) { $0.value(depth: 1) }
         }
         out.append(UInt8(ascii: "}"))
         if rng.chance(50) { for _ in 0..<(1 + rng.int(2)) { mutate(&out, &rng) } }

@@ -21,20 +21,11 @@ struct AdminUnreadAnswersShutdownTests {
         let requests: [UInt8] = (1...20_000).flatMap { requestLine(id: $0, "tenant.list") + [10] }
         let writer = Task { try? await offload { try socket.write(requests) } }
         try await Task.sleep(for: .seconds(1))
-        let outcome: Result<Void, any Error>
-        do {
-            // The grace is 2 s; 30 s tells a hang apart from a slow machine.
-            try await server.shutdown(timeout: 30)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
-        }
+        // The grace is 2 s; 30 s tells a hang apart from a slow machine.
+        let outcome = await server.shutdownOutcome(timeout: 30)
         #expect(throws: Never.self) { try outcome.get() }
         Glibc.shutdown(socket.fd, Int32(SHUT_RDWR))
         _ = await writer.value
-        // Let the server finish in any case, so that the store can be closed.
-        let task = server.task
-        _ = try? await within(60, "the server to stop") { try await task.value }
-        server.vault.close()
+        await server.finishAndClose(within: 60)
     }
 }

@@ -389,20 +389,11 @@ struct GracefulShutdownTests {
         defer { try? FileManager.default.removeItem(atPath: server.directory) }
         let admin = try await server.adminClient()
         _ = try await admin.sendRaw(requestLine(id: 1, "status"))
-        let outcome: Result<Void, any Error>
-        do {
-            // The admin connection would hold a shutdown forever (admin.sock has no idle
-            // timeout); 30 s tells that apart from a slow machine.
-            try await server.shutdown(timeout: 30)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
-        }
+        // The admin connection would hold a shutdown forever (admin.sock has no idle timeout);
+        // 30 s tells that apart from a slow machine.
+        let outcome = await server.shutdownOutcome(timeout: 30)
         #expect(throws: Never.self) { try outcome.get() }
         try? await admin.close()
-        // Let the server finish in any case, so that the store can be closed.
-        let task = server.task
-        _ = try? await within(60, "the server to stop") { try await task.value }
-        server.vault.close()
+        await server.finishAndClose(within: 60)
     }
 }

@@ -141,9 +141,6 @@ struct HeldLinesTests {
             // Answered, or refused (-32050) had the shutdown begun before the request was framed.
             _ = GracefulShutdownTests.servedThenRefused(try lines.map { try RPCResponse.decode($0) }, ids: [RPCID(1)])
         }
-        // Let the server finish in any case, so that the store can be closed.
-        let task = server.task
-        _ = try? await within(120, "the server to stop") { try await task.value }
-        server.vault.close()
+        await server.finishAndClose(within: 120)
     }
 }

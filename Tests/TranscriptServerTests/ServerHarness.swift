@@ -90,6 +90,25 @@ final class TestServer: Sendable {
         try await within(timeout, "the server to stop after a graceful shutdown") { try await task.value }
     }
 
+    /// ``shutdown(timeout:)``'s outcome, for a test that expects it to succeed and must still
+    /// clean up (``finishAndClose(within:)``) when it does not.
+    func shutdownOutcome(timeout: Double) async -> Result<Void, any Error> {
+        do {
+            try await shutdown(timeout: timeout)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Waits for the server to stop, however the test went, so that the store can be closed;
+    /// then closes it.
+    func finishAndClose(within seconds: Double) async {
+        let task = task
+        _ = try? await within(seconds, "the server to stop") { try await task.value }
+        vault.close()
+    }
+
     /// Shuts down, closes the vault and removes the directory.
     func stop() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
