@@ -21,17 +21,29 @@ extension Keyring {
         return try Keyring(decoding: bytes)
     }
 
+    /// The name a replaced keyring keeps until its content is zeroed (see ``save(path:faultPrefix:)``).
+    static func retiredPath(_ path: String) -> String { path + ".old" }
+
     /// Replaces the keyring at `path` atomically and destroys the old content.
     ///
-    /// Write a temporary file, fsync it, rename it over the old one, fsync the directory;
-    /// then overwrite the old file's blocks (still open by descriptor) with zeros and fsync,
-    /// so that the old sealed roots are not released to the file system intact.
-    func save(path: String) throws {
+    /// Write a temporary file and fsync it; give the old keyring a second name (`<path>.old`)
+    /// and fsync the directory; rename the temporary over `path` and fsync the directory; then
+    /// overwrite the old file with zeros through its second name, fsync it and remove the name.
+    /// The old sealed roots are thus never released to the file system intact: a crash before
+    /// the zeroing leaves them on a name that the next open (or save) zeroes, not on an unlinked
+    /// inode whose blocks the file system frees as they are. Where hard links are refused, the
+    /// old file is zeroed through a descriptor kept open across the rename instead.
+    ///
+    /// `faultPrefix` names the crash points of the steps (`<prefix>.linked` before the rename,
+    /// `<prefix>.renamed` before the zeroing) for tests; see ``FaultInjection``.
+    func save(path: String, faultPrefix: String? = nil) throws {
         let bytes = encoded()
         let temporary = path + ".tmp"
+        let retired = Self.retiredPath(path)
         // A temporary a crash left may hold roots (the step that added an epoch): zeroed, not
-        // merely released.
+        // merely released. So is an old keyring a crash left under its second name.
         Self.destroy(temporary)
+        try Self.destroyRetired(path: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.ioError("create", path: temporary) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -41,19 +53,57 @@ extension Keyring {
             throw Self.ioError("write", path: temporary)
         }
         close(fd)
-        let old = open(path, O_RDWR | O_CLOEXEC)
+        // The old keyring's second name, durable before the rename takes the first one away.
+        // Without one (no old keyring, or a file system without hard links), a descriptor.
+        let linked = link(path, retired) == 0
+        var old: Int32 = -1
         defer { if old >= 0 { close(old) } }
+        if linked {
+            do {
+                try Self.syncDirectory(of: path)
+            } catch {
+                unlink(retired)
+                Self.destroy(temporary)
+                throw error
+            }
+        } else {
+            old = open(path, O_RDWR | O_CLOEXEC)
+        }
+        if let faultPrefix { FaultInjection.point(faultPrefix + ".linked") }
         guard rename(temporary, path) == 0 else {
+            if linked { unlink(retired) }
             Self.destroy(temporary)
             throw Self.ioError("rename", path: path)
         }
         try Self.syncDirectory(of: path)
-        if old >= 0 { Self.zero(old) }
+        if let faultPrefix { FaultInjection.point(faultPrefix + ".renamed") }
+        if linked {
+            Self.destroy(retired)
+            try Self.syncDirectory(of: path)
+        } else if old >= 0 {
+            Self.zero(old)
+        }
+    }
+
+    /// Zeroes and removes the old keyring a replacement left under its second name (a crash
+    /// came before its zeroing), if any. If that name is still the live keyring's (the crash
+    /// came before the rename), only the name is removed.
+    static func destroyRetired(path: String) throws {
+        let retired = retiredPath(path)
+        var retiredStatus = stat()
+        guard lstat(retired, &retiredStatus) == 0 else { return }
+        var liveStatus = stat()
+        if lstat(path, &liveStatus) == 0 && liveStatus.st_dev == retiredStatus.st_dev && liveStatus.st_ino == retiredStatus.st_ino {
+            guard unlink(retired) == 0 else { throw ioError("remove", path: retired) }
+        } else {
+            destroy(retired)
+        }
+        try syncDirectory(of: path)
     }
 
     /// Overwrites the file at `path` with zeros, flushes it and removes it (no error if missing).
     static func destroy(_ path: String) {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
+        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
         if fd >= 0 {
             zero(fd)
             close(fd)

@@ -27,7 +27,7 @@ extension Vault {
         var keyring = try Keyring.load(path: directory.keyring)
         keyring.entries = keyring.entries.filter { $0.epoch == epoch }
         keyring.entries.append(try keyring.sealing(root: newRoot.key, epoch: next, unlockKey: unlockKey.key))
-        try keyring.save(path: directory.keyring)
+        try keyring.save(path: directory.keyring, faultPrefix: "root.keyring-both")
         FaultInjection.point("root.keyring-both")
 
         let storeID = storeID
@@ -84,7 +84,7 @@ extension Vault {
         // no longer exists). With the log it is a checkpoint, once per rotation.
         try environment.sync()
         keyring.entries = keyring.entries.filter { $0.epoch == next }
-        try keyring.save(path: directory.keyring)
+        try keyring.save(path: directory.keyring, faultPrefix: "root.keyring-final")
         FaultInjection.point("root.keyring-final")
         return next
     }

@@ -117,6 +117,10 @@ struct FaultCrashTests {
         Case(scenario: .rootRotate, fault: "root.keyring-both"),
         Case(scenario: .rootRotate, fault: "root.committed"),
         Case(scenario: .rootRotate, fault: "root.keyring-final"),
+        Case(scenario: .rootRotate, fault: "root.keyring-both.linked"),
+        Case(scenario: .rootRotate, fault: "root.keyring-both.renamed"),
+        Case(scenario: .rootRotate, fault: "root.keyring-final.linked"),
+        Case(scenario: .rootRotate, fault: "root.keyring-final.renamed"),
         Case(scenario: .shredEpoch, fault: nil),
         Case(scenario: .shredEpoch, fault: "kek.started"),
         Case(scenario: .shredEpoch, fault: "kek.batch"),
@@ -124,6 +128,7 @@ struct FaultCrashTests {
         Case(scenario: .shredEpoch, fault: "root.keyring-both"),
         Case(scenario: .shredEpoch, fault: "root.committed"),
         Case(scenario: .shredEpoch, fault: "root.keyring-final"),
+        Case(scenario: .shredEpoch, fault: "root.keyring-final.renamed"),
         Case(scenario: .subjectEpoch, fault: "kek.started"),
         Case(scenario: .subjectEpoch, fault: "root.committed"),
         Case(scenario: .tenantShred, fault: nil),
@@ -221,6 +226,38 @@ struct FaultCrashTests {
                 #expect(keyring.entries.count == 1)
                 for fixture in world.acme { vault.expectIntact(fixture) }
             }
+        }
+    }
+
+    /// The keyring's last step of a root rotation replaces the file that holds the old root. A
+    /// kill after the rename and before the zeroing leaves that file under its second name;
+    /// the next open zeroes it before removing the name, so its blocks are not released with the
+    /// old root in them. (A witness link shows what the file held after its names went.)
+    @Test("a kill between the keyring's rename and its zeroing leaves the old root on a name the next open zeroes")
+    func killBeforeTheKeyringIsZeroed() async throws {
+        try await withScratchDirectory { scratch in
+            let directory = scratch + "/data"
+            let world = World()
+            try await world.build(directory)
+            let run = try await Self.runChild([directory, "root-rotate"], fault: "root.keyring-final.renamed")
+            try #require(run.killed, "status \(run.status), output \(run.lines), stderr \(run.stderr)")
+
+            let keyringPath = directory + "/keyring"
+            let retired = Keyring.retiredPath(keyringPath)
+            let witness = scratch + "/witness"
+            try #require(link(retired, witness) == 0, "no old keyring under \(retired): \(String(cString: strerror(errno)))")
+            let left = try Keyring(decoding: Array(try Data(contentsOf: URL(fileURLWithPath: witness))))
+            #expect(left.entries.map(\.epoch) == [1, 2], "the old file is not the keyring that held the old root")
+
+            try await withErasureVault(directory) { vault in
+                let keyring = try Keyring.load(path: keyringPath)
+                #expect(vault.epoch == 2)
+                #expect(keyring.entries.map(\.epoch) == [2])
+                for fixture in world.all { vault.expectIntact(fixture) }
+            }
+            #expect(access(retired, F_OK) != 0, "the old keyring is still there")
+            let witnessed = Array(try Data(contentsOf: URL(fileURLWithPath: witness)))
+            #expect(!witnessed.isEmpty && witnessed.allSatisfy { $0 == 0 }, "the old root was left in the removed file")
         }
     }
 
