@@ -40,10 +40,7 @@ extension Keyring {
         let bytes = encoded()
         let temporary = path + ".tmp"
         let retired = Self.retiredPath(path)
-        // A temporary a crash left may hold roots (the step that added an epoch): zeroed, not
-        // merely released. So is an old keyring a crash left under its second name.
-        Self.destroy(temporary)
-        try Self.destroyRetired(path: path)
+        try Self.destroyLeftovers(path: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.ioError("create", path: temporary) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -85,10 +82,12 @@ extension Keyring {
         }
     }
 
-    /// Zeroes and removes the old keyring a replacement left under its second name (a crash
-    /// came before its zeroing), if any. If that name is still the live keyring's (the crash
-    /// came before the rename), only the name is removed.
-    static func destroyRetired(path: String) throws {
+    /// Zeroes and removes what an interrupted replacement of the keyring at `path` left: its
+    /// temporary, which may hold roots (the step that adds an epoch), and the old keyring under
+    /// its second name (the crash came before its zeroing). If that name is still the live
+    /// keyring's (the crash came before the rename), only the name is removed.
+    static func destroyLeftovers(path: String) throws {
+        destroy(path + ".tmp")
         let retired = retiredPath(path)
         var retiredStatus = stat()
         guard lstat(retired, &retiredStatus) == 0 else { return }

@@ -208,10 +208,10 @@ public final class Vault: Sendable {
             throw VaultError.keyringMismatch("it belongs to another store")
         }
         let root = KeyBox(try keyring.openRoot(epoch: epoch, unlockKey: unlockKey.key))
-        // A keyring replacement interrupted before it zeroed the old file left it under a
-        // second name: zeroed now that the secret is known to be right (a failed open changes
-        // nothing).
-        try Keyring.destroyRetired(path: directory.keyring)
+        // A keyring replacement interrupted by a crash left its temporary, or the old file
+        // under a second name: zeroed now that the secret is known to be right (a failed open
+        // changes nothing).
+        try Keyring.destroyLeftovers(path: directory.keyring)
         // A root rotation interrupted by a crash leaves the keyring with an extra epoch (the
         // next one, never committed, or the previous one, already replaced): keep only the
         // store's epoch.

@@ -80,6 +80,24 @@ struct KeyringReplacementTests {
         }
     }
 
+    @Test("a temporary keyring a crash left is zeroed and removed by the next open")
+    func openZeroesALeftoverTemporary() async throws {
+        try await withTemporaryDirectory { dir in
+            let message = try await Self.makeStore(dir)
+            let keyring = dir + "/keyring"
+            let temporary = keyring + ".tmp"
+            let live = try Self.contents(keyring)
+            try Data(live).write(to: URL(fileURLWithPath: temporary))
+            try Self.witness(temporary, at: dir + "/witness")
+            try await Self.expectReadable(dir, message)
+            #expect(!Self.exists(temporary))
+            let witnessed = try Self.contents(dir + "/witness")
+            #expect(witnessed.count == live.count)
+            #expect(witnessed.allSatisfy { $0 == 0 }, "the leftover temporary was removed without being zeroed")
+            #expect(try Self.contents(keyring) == live)
+        }
+    }
+
     @Test("a second name that is still the live keyring's (a crash before the rename) is removed, and the keyring kept")
     func openKeepsALiveKeyringLinkedUnderTheSecondName() async throws {
         try await withTemporaryDirectory { dir in
