@@ -237,6 +237,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             // The lines after this one are held to the limit of the connection's new state.
             lineBytes = newGrant == nil ? Self.unauthenticatedLineBytes(dispatcher.limits) : dispatcher.limits.lineBytes
             if newGrant != nil {
+                // Refusals are counted while a connection has not authenticated: one that does
+                // starts afresh, should it lose its grant later.
+                refusalsBeforeAuth = 0
                 context.pipeline.fireUserInboundEventTriggered(ConnectionAuthenticated())
             } else {
                 // Unauthenticated again: its deadline, counted from the connect, applies again.

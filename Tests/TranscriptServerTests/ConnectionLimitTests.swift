@@ -183,6 +183,32 @@ struct ConnectionLimitTests {
         }
     }
 
+    @Test("refusals before auth count afresh once a connection has authenticated: one that loses its grant again gets 64 more")
+    func refusalsCountAfreshAfterAuth() async throws {
+        try await withServer { server in
+            let token = try await server.token(tenants: ["acme"])
+            let read = { (id: Int) in requestLine(id: id, "conversation.read", #"{"conversation_id":"c"}"#) + [10] }
+            var pipeline = (1...60).flatMap(read)
+            pipeline += requestLine(id: 61, "auth", #"{"token":"\#(token)"}"#) + [10]
+            // A failed auth leaves the connection unauthenticated again (and is a refusal).
+            pipeline += requestLine(id: 62, "auth", #"{"token":"tvt_nosuchid_nosuchsecret"}"#) + [10]
+            pipeline += (63...126).flatMap(read)
+            let socket = try RawSocket(path: server.socketPath)
+            try socket.write(pipeline)
+            let lines = try await offload { try socket.readLinesUntilClose(timeout: 10) }
+            try #require(lines.count == 126, "answered \(lines.count) of 126 before the close")
+            for (index, line) in lines.enumerated() where index != 60 {
+                let answer = try errorAnswer(line)
+                #expect(answer.id == RPCID(Int64(index + 1)))
+                #expect(answer.error.code == RPCError.Code.unauthenticated)
+                #expect(answer.error.message.contains("before auth") == (index == 125), "answer \(index + 1): \(answer.error.message)")
+            }
+            let authenticated = try RPCResponse.decode(lines[60])
+            #expect(authenticated.id == RPCID(61))
+            #expect(try authenticated.decodeResult(AuthResult.self).tenants == ["acme"])
+        }
+    }
+
     @Test("an unauthenticated connection is closed after its deadline, however slowly it drips bytes")
     func unauthenticatedDrip() async throws {
         try await withServer(configure: Self.shortAuthDeadline) { server in
