@@ -2,7 +2,10 @@
 # What one hostile request line costs the server to parse: its peak resident memory (VmHWM)
 # before and after the line, and the time to its answer. Each line is at most the line limit
 # (16 MiB), sent by an authenticated client (before auth, lines are capped at 64 KiB), each to a
-# fresh `tvault serve` so that every peak is the line's own.
+# fresh `tvault serve --threads 1` so that every peak is the line's own. Meanwhile a second
+# connection, on the same (only) event loop, sends `system.info` requests one after another:
+# the report gives the longest of its round trips while the line was being sent and parsed
+# (what a bystander of the hostile client waits).
 #
 #   inner-array   one message that is an array of 8 million zeros      (refused: not an object)
 #   scalars       8 million zeros where the messages go                 (refused: too many values)
@@ -51,18 +54,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-printf '%-13s %9s %12s %11s %8s  %s\n' shape "line MiB" "peak before" "peak after" seconds answer
+printf '%-13s %9s %12s %11s %8s %14s  %s\n' shape "line MiB" "peak before" "peak after" seconds "bystander ms" answer
 for shape in $shapes; do
     dir="$work/$shape"
     mkdir -p "$dir"
-    "$bin" serve --data-dir "$dir/data" --rate-limit 0 --log-level warning >"$dir/out" 2>"$dir/err" &
+    "$bin" serve --data-dir "$dir/data" --rate-limit 0 --log-level warning --threads 1 >"$dir/out" 2>"$dir/err" &
     pid=$!
     for _ in $(seq 100); do grep -q '^Listening on' "$dir/out" 2>/dev/null && break; sleep 0.1; done
     socket="$(sed -n 's/^Listening on //p' "$dir/out")"
     token="$(awk '$1 == "token:" { print $2 }' "$dir/out")"
     [ -n "$socket" ] && [ -n "$token" ] || { echo "tvault serve did not start:" >&2; cat "$dir/out" "$dir/err" >&2; exit 1; }
     python3 - "$socket" "$token" "$pid" "$shape" <<'EOF'
-import json, socket, sys, time
+import json, socket, sys, threading, time
 
 path, token, pid, shape = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 limit = (16 << 20) - 400  # room for the envelope under the 16 MiB line limit
@@ -93,20 +96,41 @@ else:
     sys.exit(f"unknown shape {shape}")
 line = (head + body + "}}\n").encode()
 
-connection = socket.socket(socket.AF_UNIX)
-connection.connect(path)
-stream = connection.makefile("rwb")
-stream.write((json.dumps({"jsonrpc": "2.0", "id": 0, "method": "auth", "params": {"token": token}}) + "\n").encode())
-stream.flush()
-stream.readline()
+def connect():
+    connection = socket.socket(socket.AF_UNIX)
+    connection.connect(path)
+    stream = connection.makefile("rwb")
+    stream.write((json.dumps({"jsonrpc": "2.0", "id": 0, "method": "auth", "params": {"token": token}}) + "\n").encode())
+    stream.flush()
+    stream.readline()
+    return stream
+
+stream = connect()
+bystander = connect()
+done = threading.Event()
+longest = [0.0]
+
+def bystand():
+    request = b'{"jsonrpc":"2.0","id":1,"method":"system.info"}\n'
+    while not done.is_set():
+        sent = time.monotonic()
+        bystander.write(request)
+        bystander.flush()
+        bystander.readline()
+        longest[0] = max(longest[0], time.monotonic() - sent)
+
 before = peak_mib()
+watcher = threading.Thread(target=bystand)
+watcher.start()
 start = time.monotonic()
 stream.write(line)
 stream.flush()
 answer = json.loads(stream.readline())
 elapsed = time.monotonic() - start
+done.set()
+watcher.join()
 outcome = "result" if "result" in answer else "%d %s" % (answer["error"]["code"], answer["error"]["message"])
-print("%-13s %9.1f %12.1f %11.1f %8.2f  %s" % (shape, len(line) / 2**20, before, peak_mib(), elapsed, outcome[:70]))
+print("%-13s %9.1f %12.1f %11.1f %8.2f %14.1f  %s" % (shape, len(line) / 2**20, before, peak_mib(), elapsed, longest[0] * 1000, outcome[:70]))
 EOF
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     pid=""

@@ -1,6 +1,7 @@
 internal import NIOCore
 import TranscriptAPI
 import TranscriptVault
+import Dispatch
 import Synchronization
 
 /// Serves one client connection on its event loop: starts each request as its line arrives
@@ -10,7 +11,9 @@ import Synchronization
 /// The hot path has no task and no thread hop of its own: an append is queued on the store's
 /// writer, whose thread hands the durable outcome straight back to this event loop; a read,
 /// list or receipt runs here, once every earlier request of the connection has been answered
-/// (so it sees the client's own earlier writes). Only delete, erase and export run in a task.
+/// (so it sees the client's own earlier writes). Only delete, erase and export run in a task,
+/// and a line of ``Dispatcher/offLoopLineBytes`` or more is decoded beside the loop (its parse
+/// could hold every connection of the loop for a good part of a second).
 ///
 /// Requests take effect in request order too. Appends in a row are queued at once (the writer
 /// keeps their order), but a request that runs in its turn (a read, a delete, ...) is a barrier:
@@ -209,18 +212,60 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 : "the request line exceeds \(lineBytes) bytes")
             slots.append(.done(RPCResponse.failureLine(id: .null, error: error)))
         case .line(let buffer):
-            let slot = start(Array(buffer.readableBytesView), context: context, entry: entry)
+            let line = Array(buffer.readableBytesView)
+            if line.count >= Dispatcher.offLoopLineBytes {
+                decodeOffLoop(line, context: context)
+                return
+            }
+            let slot = start(Result { () throws(RPCRequest.Rejection) in try dispatcher.decode(line) },
+                             index: head + slots.count, context: context, entry: entry)
             if case .ordered = slot { barriers += 1 }
             slots.append(slot)
         }
     }
 
-    /// Decodes a line and starts its request; returns its slot.
-    private func start(_ line: [UInt8], context: ChannelHandlerContext, entry: ConnectionRegistry.Entry) -> Slot {
+    /// Decodes a long line on the dispatcher's ``Dispatcher/lineDecoder``, not on the event loop:
+    /// its parse could hold the loop, and every other connection on it, for a good part of a
+    /// second. Its slot waits meanwhile, and it is a barrier: no later line is framed until its
+    /// request has started here, so requests still take effect in order.
+    private func decodeOffLoop(_ line: [UInt8], context: ChannelHandlerContext) {
+        let index = head + slots.count
+        slots.append(.running)
+        barriers += 1
+        work.running += 1
+        let dispatcher = dispatcher
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        dispatcher.lineDecoder.async {
+            let decoded = Result { () throws(RPCRequest.Rejection) in try dispatcher.decode(line) }
+            loop.eventLoop.execute {
+                let (handler, context) = loop.value
+                handler.decodedOffLoop(decoded, index: index, context: context)
+            }
+        }
+    }
+
+    /// Starts the request of a line decoded off the loop, in its slot, and goes on.
+    private func decodedOffLoop(_ decoded: Result<RPCRequest, RPCRequest.Rejection>, index: Int, context: ChannelHandlerContext) {
+        work.running -= 1
+        barriers -= 1
+        guard !closed, let entry, index >= head, index < head + slots.count else { return }
+        let slot = start(decoded, index: index, context: context, entry: entry)
+        if case .ordered = slot { barriers += 1 }
+        slots[offset: index - head] = slot
+        advance(context: context)
+    }
+
+    /// Starts the request of a decoded line, whose slot is request number `index`; returns
+    /// that slot.
+    private func start(
+        _ decoded: Result<RPCRequest, RPCRequest.Rejection>, index: Int, context: ChannelHandlerContext,
+        entry: ConnectionRegistry.Entry
+    ) -> Slot {
         let request: RPCRequest
-        do throws(RPCRequest.Rejection) {
-            request = try RPCRequest.decode(line, maxDepth: dispatcher.limits.jsonDepth, keeping: dispatcher.requestKeeping)
-        } catch {
+        switch decoded {
+        case .success(let decodedRequest):
+            request = decodedRequest
+        case .failure(let error):
             return refusedBeforeAuth(id: error.id, notification: false) ?? .done(error.responseLine)
         }
         let notification = request.isNotification
@@ -277,7 +322,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case .answered(let line):
             return .done(notification ? nil : line)
         case .append(let ticket, let respond):
-            let index = head + slots.count
             let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             // Called on the writer thread, which every connection waits for: the answer is
             // encoded on this event loop instead, woken once per batch through the mailbox.

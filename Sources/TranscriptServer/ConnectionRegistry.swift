@@ -115,6 +115,11 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
+    /// The requests the registered connections owe answers to, all told (for tests).
+    var requestsInFlight: Int {
+        state.withLock { $0.entries.values.reduce(0) { $0 + $1.inFlight.load(ordering: .sequentiallyConsistent) } }
+    }
+
     /// The registered connections' channels.
     var channels: [any Channel] { state.withLock { $0.entries.values.map(\.channel) } }
 

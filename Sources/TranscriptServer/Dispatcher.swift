@@ -1,3 +1,4 @@
+import Dispatch
 public import TranscriptAPI
 public import TranscriptVault
 
@@ -15,12 +16,25 @@ public final class Dispatcher: Sendable {
     let requestKeeping: StrictJSON.Keeping
     let rateLimiter: RateLimiter?
     let soleAppender = SoleAppender()
+    /// Where request lines of ``offLoopLineBytes`` or more are decoded, one at a time, beside
+    /// the event loops (see ``ClientConnectionHandler``).
+    let lineDecoder = DispatchQueue(label: "tvault-decode")
+
+    /// Request lines this long or longer are decoded on ``lineDecoder``. A line of 256 KiB
+    /// (about 250 messages of 1 KiB) takes a few milliseconds to parse; a hostile one of the
+    /// 16 MiB limit up to a second.
+    static let offLoopLineBytes = 256 << 10
 
     public init(vault: Vault, limits: APILimits, burst: Int) {
         self.vault = vault
         self.limits = limits
         self.requestKeeping = RPCRequest.keeping(messagesPerAppend: limits.messagesPerAppend)
         self.rateLimiter = limits.requestsPerSecond.map { RateLimiter(rate: $0, burst: burst) }
+    }
+
+    /// Decodes a request line under the server's limits.
+    func decode(_ line: [UInt8]) throws(RPCRequest.Rejection) -> RPCRequest {
+        try RPCRequest.decode(line, maxDepth: limits.jsonDepth, keeping: requestKeeping)
     }
 
     /// The methods this server answers on the client socket.
