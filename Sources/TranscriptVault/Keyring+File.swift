@@ -32,7 +32,9 @@ extension Keyring {
     /// The old sealed roots are thus never released to the file system intact: a crash before
     /// the zeroing leaves them on a name that the next open (or save) zeroes, not on an unlinked
     /// inode whose blocks the file system frees as they are. Where hard links are refused, the
-    /// old file is zeroed through a descriptor kept open across the rename instead.
+    /// old file is zeroed through a descriptor kept open across the rename instead (a crash
+    /// between the rename and the zeroing then releases it intact). An old file that cannot be
+    /// zeroed keeps its second name, and the replacement, done, throws (see ``destroy(_:)``).
     ///
     /// `faultPrefix` names the crash points of the steps (`<prefix>.linked` before the rename,
     /// `<prefix>.renamed` before the zeroing) for tests; see ``FaultInjection``.
@@ -45,9 +47,10 @@ extension Keyring {
         guard fd >= 0 else { throw Self.ioError("create", path: temporary) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
+            let failure = Self.ioError("write", path: temporary)
             close(fd)
-            Self.destroy(temporary)
-            throw Self.ioError("write", path: temporary)
+            try? Self.destroy(temporary)
+            throw failure
         }
         close(fd)
         // The old keyring's second name, durable before the rename takes the first one away.
@@ -60,7 +63,7 @@ extension Keyring {
                 try Self.syncDirectory(of: path)
             } catch {
                 unlink(retired)
-                Self.destroy(temporary)
+                try? Self.destroy(temporary)
                 throw error
             }
         } else {
@@ -68,55 +71,72 @@ extension Keyring {
         }
         if let faultPrefix { FaultInjection.point(faultPrefix + ".linked") }
         guard rename(temporary, path) == 0 else {
+            let failure = Self.ioError("rename", path: path)
             if linked { unlink(retired) }
-            Self.destroy(temporary)
-            throw Self.ioError("rename", path: path)
+            try? Self.destroy(temporary)
+            throw failure
         }
         try Self.syncDirectory(of: path)
         if let faultPrefix { FaultInjection.point(faultPrefix + ".renamed") }
         if linked {
-            Self.destroy(retired)
+            try Self.destroy(retired)
             try Self.syncDirectory(of: path)
         } else if old >= 0 {
-            Self.zero(old)
+            _ = Self.zero(old)
         }
     }
 
     /// Zeroes and removes what an interrupted replacement of the keyring at `path` left: its
     /// temporary, which may hold roots (the step that adds an epoch), and the old keyring under
-    /// its second name (the crash came before its zeroing). If that name is still the live
-    /// keyring's (the crash came before the rename), only the name is removed.
+    /// its second name (the crash came before its zeroing). A name that is still the live
+    /// keyring's is only removed: `.old` after a crash before the rename, `.tmp` after one inside
+    /// it (rename(2) may leave both names on the new file for a moment, and a file system
+    /// without a journal keeps that across a crash).
     static func destroyLeftovers(path: String) throws {
-        destroy(path + ".tmp")
-        let retired = retiredPath(path)
-        var retiredStatus = stat()
-        guard lstat(retired, &retiredStatus) == 0 else { return }
         var liveStatus = stat()
-        if lstat(path, &liveStatus) == 0 && liveStatus.st_dev == retiredStatus.st_dev && liveStatus.st_ino == retiredStatus.st_ino {
-            guard unlink(retired) == 0 else { throw ioError("remove", path: retired) }
-        } else {
-            destroy(retired)
+        let live = lstat(path, &liveStatus) == 0
+        var removed = false
+        for leftover in [path + ".tmp", retiredPath(path)] {
+            var status = stat()
+            guard lstat(leftover, &status) == 0 else { continue }
+            if live && liveStatus.st_dev == status.st_dev && liveStatus.st_ino == status.st_ino {
+                guard unlink(leftover) == 0 else { throw ioError("remove", path: leftover) }
+            } else {
+                try destroy(leftover)
+            }
+            removed = true
         }
-        try syncDirectory(of: path)
+        if removed { try syncDirectory(of: path) }
     }
 
     /// Overwrites the file at `path` with zeros, flushes it and removes it (no error if missing).
-    static func destroy(_ path: String) {
-        let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-        if fd >= 0 {
-            zero(fd)
+    /// A read-only file is made writable first. A regular file that cannot be zeroed keeps its
+    /// name (an error), so that its content is never released intact; another kind of file
+    /// (a symbolic link: never followed) only loses its name.
+    static func destroy(_ path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        if status.st_mode & S_IFMT == S_IFREG {
+            var fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+            if fd < 0 && errno == EACCES && fchmodat(AT_FDCWD, path, 0o600, AT_SYMLINK_NOFOLLOW) == 0 {
+                fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+            }
+            guard fd >= 0 else { throw ioError("open for zeroing", path: path) }
+            let zeroed = zero(fd)
             close(fd)
+            guard zeroed else { throw ioError("zero", path: path) }
         }
         unlink(path)
     }
 
-    /// Overwrites the whole file open as `fd` with zeros and flushes it, as far as it can.
-    private static func zero(_ fd: Int32) {
+    /// Overwrites the whole file open as `fd` with zeros and flushes it; whether it could.
+    private static func zero(_ fd: Int32) -> Bool {
         var size = stat()
-        guard fstat(fd, &size) == 0, size.st_size > 0 else { return }
+        guard fstat(fd, &size) == 0 else { return false }
+        guard size.st_size > 0 else { return true }
         let zeros = [UInt8](repeating: 0, count: Int(size.st_size))
-        _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        fsync(fd)
+        let written = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return written == zeros.count && fsync(fd) == 0
     }
 
     static func syncDirectory(of path: String) throws {
