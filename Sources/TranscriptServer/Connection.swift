@@ -101,6 +101,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Counts the `running` slots, for the idle timeout.
     private let work: ConnectionWork
+    /// The long line handed to the decoder and not yet back (see `decodeOffLoop`).
+    private var pendingLine: PendingLine?
 
     /// The longest line a connection may send before it has authenticated: `auth` and
     /// `system.info` are short, and a connection without a token must not make the server hold
@@ -136,6 +138,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         closed = true
         slots.removeAll()
         unframed.removeAll()
+        // A long line still waiting for the decoder is let go, and not decoded: its decode
+        // will not call back.
+        if let pendingLine, pendingLine.cancel() {
+            work.running -= 1
+            barriers -= 1
+        }
+        pendingLine = nil
         if let entry { registry.remove(entry) }
         context.fireChannelInactive()
     }
@@ -234,8 +243,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         barriers += 1
         work.running += 1
         let dispatcher = dispatcher
-        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let pending = PendingLine(line, connection: NIOLoopBound((self, context), eventLoop: context.eventLoop))
+        pendingLine = pending
         dispatcher.lineDecoder.async {
+            // Nothing left when the connection closed meanwhile.
+            guard let (line, loop) = pending.take() else { return }
             let decoded = Result { () throws(RPCRequest.Rejection) in try dispatcher.decode(line) }
             loop.eventLoop.execute {
                 let (handler, context) = loop.value
@@ -246,6 +258,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Starts the request of a line decoded off the loop, in its slot, and goes on.
     private func decodedOffLoop(_ decoded: Result<RPCRequest, RPCRequest.Rejection>, index: Int, context: ChannelHandlerContext) {
+        pendingLine = nil
         work.running -= 1
         barriers -= 1
         guard !closed, let entry, index >= head, index < head + slots.count else { return }
@@ -494,4 +507,29 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             context.read()
         }
     }
+}
+
+/// A long line handed to the decoder, and the connection its request goes back to. A connection
+/// that closes while the line waits empties it: a client that sends long lines and hangs up, one
+/// connection after another, leaves neither its lines held (beyond the connection limit) nor
+/// their decodes ahead of the live connections' lines.
+private final class PendingLine: Sendable {
+    typealias Connection = NIOLoopBound<(ClientConnectionHandler, ChannelHandlerContext)>
+    private let state: Mutex<(line: [UInt8], connection: Connection)?>
+
+    init(_ line: [UInt8], connection: Connection) {
+        state = Mutex((line, connection))
+    }
+
+    /// The line and its connection, once; `nil` after `cancel`.
+    func take() -> (line: [UInt8], connection: Connection)? {
+        state.withLock { state in
+            defer { state = nil }
+            return state
+        }
+    }
+
+    /// Lets go of the line and the connection; whether they were still waiting (then the decode
+    /// will not call back).
+    func cancel() -> Bool { take() != nil }
 }

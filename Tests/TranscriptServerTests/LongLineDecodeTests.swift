@@ -96,13 +96,18 @@ struct LongLineDecodeTests {
             pipeline += requestLine(id: 5, "conversation.append", #"{"conversation_id":"c","messages":[{"n":2}]}"#) + [10]
             pipeline += Self.longAppend(id: 6, conversation: "c") + [10]
             pipeline += requestLine(id: 7, "conversation.read", #"{"conversation_id":"c","after_seq":600,"limit":1000}"#) + [10]
-            try await Self.withDecoderHeld(server) {
-                try socket.write(pipeline)
+            let writer = try await Self.withDecoderHeld(server) {
+                // Written beside: the server stops reading at the held long line, and the socket
+                // buffers need not hold the rest of the pipeline (a write here would never end).
+                let written = pipeline
+                let writer = Task { try await offload { try socket.write(written) } }
                 // The first append goes through; everything from the long line on waits for it.
                 let first = try resultObject(try #require(try await offload { try socket.readLines(2) }.last))
                 #expect(first.id == RPCID(2))
                 #expect(!Self.hasBytes(socket, within: 0.2), "a request behind the held long line was answered")
+                return writer
             }
+            try await writer.value
             let rest = try await offload { try socket.readLines(5) }
             let ids = try rest.map { try RPCResponse.decode($0).id }
             #expect(ids == [3, 4, 5, 6, 7].map { RPCID(Int64($0)) })
