@@ -171,22 +171,31 @@ struct LongLineDecodeTests {
         try socket.write(requestLine(id: 1, "auth", #"{"token":"\#(token)"}"#) + [10])
         _ = try resultObject(try #require(try await offload { try socket.readLine() }))
         let decoder = server.server.dispatcher.lineDecoder
-        decoder.suspend()
-        try socket.write(Self.longAppend(id: 2, conversation: "c") + [10])
-        // Once the long line is framed (and so sent to the held decoder), the connection owes it.
         let registry = server.server.registry
-        let framed = await Self.eventually { registry.requestsInFlight > 0 }
-        let shutdown = Task { await server.shutdownOutcome(timeout: 60) }
-        let draining = await Self.eventually { registry.isDraining }
-        decoder.resume()
-        let line = try await offload { try socket.readLine(timeout: 30) }
-        let outcome = await shutdown.value
+        decoder.suspend()
+        var framed = false
+        var draining = false
+        var shutdown: Task<Result<Void, any Error>, Never>?
+        let line: Result<[UInt8]?, any Error>
+        do {
+            try socket.write(Self.longAppend(id: 2, conversation: "c") + [10])
+            // Once the long line is framed (and so sent to the held decoder), the connection owes it.
+            framed = await Self.eventually { registry.requestsInFlight > 0 }
+            shutdown = Task { await server.shutdownOutcome(timeout: 60) }
+            draining = await Self.eventually { registry.isDraining }
+            decoder.resume()
+            line = .success(try await offload { try socket.readLine(timeout: 30) })
+        } catch {
+            if shutdown == nil { decoder.resume() }
+            line = .failure(error)
+        }
+        let outcome = await (shutdown ?? Task { await server.shutdownOutcome(timeout: 60) }).value
         await server.finishAndClose(within: 30)
         try? FileManager.default.removeItem(atPath: server.directory)
         try outcome.get()
         #expect(framed, "the long line was not owed an answer while its decoder was held")
         #expect(draining)
-        let answer = try errorAnswer(try #require(line, "the long line got no answer"))
+        let answer = try errorAnswer(try #require(try line.get(), "the long line got no answer"))
         #expect(answer.id == RPCID(2))
         #expect(answer.error.code == RPCError.Code.unavailable)
     }
