@@ -32,6 +32,15 @@ public final class Dispatcher: Sendable {
         self.rateLimiter = limits.requestsPerSecond.map { RateLimiter(rate: $0, burst: burst) }
     }
 
+    /// Returns once every line handed to ``lineDecoder`` so far has been dealt with. The server
+    /// waits for it before its event loops stop: a decode that outlived its connection would
+    /// otherwise call back to a loop that has shut down.
+    func decodesDone() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lineDecoder.async { continuation.resume() }
+        }
+    }
+
     /// Decodes a request line under the server's limits.
     func decode(_ line: [UInt8]) throws(RPCRequest.Rejection) -> RPCRequest {
         try RPCRequest.decode(line, maxDepth: limits.jsonDepth, keeping: requestKeeping)

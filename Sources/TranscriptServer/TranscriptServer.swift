@@ -50,9 +50,12 @@ public final class TranscriptServer: Service, Sendable {
         do {
             try await serve(on: group)
         } catch {
+            await dispatcher.decodesDone()
             try? await group.shutdownGracefully()
             throw error
         }
+        // Every connection is closed: a line still in the decoder finds its connection gone.
+        await dispatcher.decodesDone()
         try await group.shutdownGracefully()
     }
 

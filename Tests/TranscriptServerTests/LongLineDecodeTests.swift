@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 import TranscriptAPI
 import TranscriptClient
@@ -161,6 +162,55 @@ struct LongLineDecodeTests {
             #expect(error.id == .null && error.error.code == RPCError.Code.parseError)
             #expect(try RPCResponse.decode(lines[2]).decodeResult(AppendResult.self).firstSeq == 1)
         }
+    }
+
+    /// Set once, read from any task.
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    @Test("the event loops stop only once the decoder is done with every line handed to it, a closed connection's too")
+    func eventLoopsOutliveTheDecoder() async throws {
+        let server = try await TestServer.start(configure: { configuration in
+            Self.oneLoop(&configuration)
+            configuration.shutdownGrace = .milliseconds(200)
+        })
+        let token = try await server.token(tenants: ["acme"])
+        let socket = try await server.authenticatedRawSocket(token: token)
+        let decoder = server.server.dispatcher.lineDecoder
+        let registry = server.server.registry
+        let stopped = Flag()
+        decoder.suspend()
+        var shutdown: Task<Result<Void, any Error>, Never>?
+        var framed = false
+        var closed = false
+        var stoppedWhileHeld = true
+        do {
+            try socket.write(Self.longAppend(id: 2, conversation: "c") + [10])
+            framed = await Self.eventually { registry.requestsInFlight > 0 }
+            shutdown = Task {
+                let outcome = await server.shutdownOutcome(timeout: 60)
+                stopped.set()
+                return outcome
+            }
+            // The grace over, the server closes the connection that still owes the held line.
+            closed = await Self.eventually { registry.count == 0 }
+            try await Task.sleep(for: .milliseconds(300))
+            stoppedWhileHeld = stopped.isSet
+        } catch {
+            Issue.record("\(error)")
+        }
+        decoder.resume()
+        let outcome = await (shutdown ?? Task { await server.shutdownOutcome(timeout: 60) }).value
+        await server.finishAndClose(within: 30)
+        try? FileManager.default.removeItem(atPath: server.directory)
+        try outcome.get()
+        #expect(framed, "the long line was not owed an answer while its decoder was held")
+        #expect(closed, "the connection was not closed after the grace")
+        #expect(!stoppedWhileHeld, "the server stopped its event loops while a line was still in the decoder")
+        #expect(stopped.isSet)
     }
 
     @Test("a graceful shutdown waits for a long line held in its decode and refuses it with -32050")
