@@ -23,6 +23,29 @@ struct KeyringReplacementTests {
         try #require(link(path, witness) == 0, "link: \(String(cString: strerror(errno)))")
     }
 
+    /// What a kill during a replacement may leave beside the live keyring: a copy of it (which
+    /// holds a sealed root, as an old keyring or a temporary does) at `path`, with a witness at
+    /// `witness` when given; returns its bytes.
+    static func plantCopy(of keyring: String, at path: String, witness: String? = nil) throws -> [UInt8] {
+        let bytes = try contents(keyring)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        if let witness { try Self.witness(path, at: witness) }
+        return bytes
+    }
+
+    /// The names a replacement uses beside the keyring, which a kill may leave behind.
+    enum Leftover: String, CaseIterable, Sendable {
+        case old = "the old keyring's second name"
+        case temporary = "the temporary"
+
+        func path(beside keyring: String) -> String {
+            switch self {
+            case .old: Keyring.retiredPath(keyring)
+            case .temporary: keyring + ".tmp"
+            }
+        }
+    }
+
     /// A store in `directory` with one conversation, closed again; returns the message.
     static func makeStore(_ directory: String) async throws -> [UInt8] {
         let message = sampleMessage("c", 1)
@@ -60,55 +83,38 @@ struct KeyringReplacementTests {
         }
     }
 
-    @Test("an old keyring a crash left under its second name is zeroed and removed by the next open")
-    func openZeroesALeftoverOldKeyring() async throws {
+    @Test("a copy of a keyring a kill left (the old one under its second name, or the temporary) is zeroed and removed by the next open",
+          arguments: Leftover.allCases)
+    func openZeroesALeftover(_ leftover: Leftover) async throws {
         try await withTemporaryDirectory { dir in
             let message = try await Self.makeStore(dir)
             let keyring = dir + "/keyring"
-            let retired = Keyring.retiredPath(keyring)
-            // What a kill between the rename and the zeroing leaves: the old file (here a copy
-            // of the live one, which holds a sealed root as the old one did) under `.old`.
-            let old = try Self.contents(keyring)
-            try Data(old).write(to: URL(fileURLWithPath: retired))
-            try Self.witness(retired, at: dir + "/witness")
+            let path = leftover.path(beside: keyring)
+            let planted = try Self.plantCopy(of: keyring, at: path, witness: dir + "/witness")
             try await Self.expectReadable(dir, message)
-            #expect(!Self.exists(retired))
+            #expect(!Self.exists(path))
             let witnessed = try Self.contents(dir + "/witness")
-            #expect(witnessed.count == old.count)
-            #expect(witnessed.allSatisfy { $0 == 0 }, "the leftover keyring was removed without being zeroed")
-            #expect(try Self.contents(keyring) == old, "the live keyring changed")
+            #expect(witnessed.count == planted.count)
+            #expect(witnessed.allSatisfy { $0 == 0 }, "\(leftover.rawValue) was removed without being zeroed")
+            #expect(try Self.contents(keyring) == planted, "the live keyring changed")
         }
     }
 
-    @Test("a temporary keyring a crash left is zeroed and removed by the next open")
-    func openZeroesALeftoverTemporary() async throws {
+    /// A name beside the keyring may still be the live keyring's own: `.old` after a kill
+    /// between the link and the rename, and `.tmp` after one inside the rename (rename(2) may
+    /// leave both names on the new file for a moment, and a file system without a journal keeps
+    /// that across a crash). Zeroing it would destroy the store's root.
+    @Test("a leftover name that is still the live keyring's is removed, and the keyring kept", arguments: Leftover.allCases)
+    func openKeepsALiveKeyringUnderALeftoverName(_ leftover: Leftover) async throws {
         try await withTemporaryDirectory { dir in
             let message = try await Self.makeStore(dir)
             let keyring = dir + "/keyring"
-            let temporary = keyring + ".tmp"
+            let path = leftover.path(beside: keyring)
             let live = try Self.contents(keyring)
-            try Data(live).write(to: URL(fileURLWithPath: temporary))
-            try Self.witness(temporary, at: dir + "/witness")
+            try Self.witness(keyring, at: path)
             try await Self.expectReadable(dir, message)
-            #expect(!Self.exists(temporary))
-            let witnessed = try Self.contents(dir + "/witness")
-            #expect(witnessed.count == live.count)
-            #expect(witnessed.allSatisfy { $0 == 0 }, "the leftover temporary was removed without being zeroed")
-            #expect(try Self.contents(keyring) == live)
-        }
-    }
-
-    @Test("a second name that is still the live keyring's (a crash before the rename) is removed, and the keyring kept")
-    func openKeepsALiveKeyringLinkedUnderTheSecondName() async throws {
-        try await withTemporaryDirectory { dir in
-            let message = try await Self.makeStore(dir)
-            let keyring = dir + "/keyring"
-            let retired = Keyring.retiredPath(keyring)
-            let live = try Self.contents(keyring)
-            try Self.witness(keyring, at: retired)
-            try await Self.expectReadable(dir, message)
-            #expect(!Self.exists(retired))
-            #expect(try Self.contents(keyring) == live)
+            #expect(!Self.exists(path))
+            #expect(try Self.contents(keyring) == live, "the live keyring was zeroed")
             try await Self.expectReadable(dir, message)
         }
     }
@@ -119,8 +125,7 @@ struct KeyringReplacementTests {
             let message = try await Self.makeStore(dir)
             let keyring = dir + "/keyring"
             let retired = Keyring.retiredPath(keyring)
-            let old = try Self.contents(keyring)
-            try Data(old).write(to: URL(fileURLWithPath: retired))
+            let old = try Self.plantCopy(of: keyring, at: retired)
             let other = dir + "/other.key"
             try UnlockSecret.generateKeyFile(at: other)
             var configuration = testConfiguration(dir)

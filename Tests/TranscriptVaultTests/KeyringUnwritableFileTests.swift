@@ -67,10 +67,8 @@ struct KeyringUnwritableFileTests {
             let message = try await KeyringReplacementTests.makeStore(dir)
             let keyring = dir + "/keyring"
             let retired = Keyring.retiredPath(keyring)
-            let old = try KeyringReplacementTests.contents(keyring)
-            try Data(old).write(to: URL(fileURLWithPath: retired))
+            _ = try KeyringReplacementTests.plantCopy(of: keyring, at: retired, witness: dir + "/witness")
             try #require(chmod(retired, 0o400) == 0)
-            try KeyringReplacementTests.witness(retired, at: dir + "/witness")
             try Self.chown([dir, keyring, retired])
             let outcome = try Self.asUser { Result { try Keyring.destroyLeftovers(path: keyring) } }
             let witnessed = try KeyringReplacementTests.contents(dir + "/witness")
@@ -88,12 +86,10 @@ struct KeyringUnwritableFileTests {
             _ = try await KeyringReplacementTests.makeStore(dir)
             let keyring = dir + "/keyring"
             let retired = Keyring.retiredPath(keyring)
-            let old = try KeyringReplacementTests.contents(keyring)
             // Left by a run as another user (here root): this user may remove the name (the
             // directory is its own) but neither write the file nor change its mode.
-            try Data(old).write(to: URL(fileURLWithPath: retired))
+            _ = try KeyringReplacementTests.plantCopy(of: keyring, at: retired, witness: dir + "/witness")
             try #require(chmod(retired, 0o600) == 0)
-            try KeyringReplacementTests.witness(retired, at: dir + "/witness")
             try Self.chown([dir, keyring])
             let outcome = try Self.asUser { Result { try Keyring.destroyLeftovers(path: keyring) } }
             let witnessed = try KeyringReplacementTests.contents(dir + "/witness")
