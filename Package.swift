@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "tvault-faults", dependencies: ["TranscriptVault"], path: "Tools/faults"),
         .target(name: "TranscriptTestSupport", path: "Tests/TranscriptTestSupport"),
         .testTarget(name: "TranscriptCryptoTests", dependencies: ["TranscriptCrypto"]),
-        .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage", "TranscriptTestSupport"]),
+        .testTarget(name: "TranscriptStorageTests", dependencies: ["TranscriptStorage", "CTranscriptSodium", "TranscriptTestSupport"]),
         .testTarget(name: "TranscriptVaultTests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptCrypto", "TranscriptTestSupport"]),
         .testTarget(name: "TranscriptAPITests", dependencies: ["TranscriptAPI"]),
         .testTarget(name: "TVaultCLITests", dependencies: ["TranscriptVault", "TranscriptStorage", "TranscriptTestSupport"]),

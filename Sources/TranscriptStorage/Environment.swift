@@ -445,7 +445,7 @@ public final class Environment: @unchecked Sendable {
             // Not even a transaction that writes nothing: what it reads (an idempotency record,
             // say) may be a commit that the failure left not durable.
             guard !failed else { throw LMDBError(code: EIO) }
-            record = RedoRecord(limit: room)
+            record = RedoRecord(limit: room, summing: true)
         } else if carrying {
             // No log to write it to: recorded only to be applied again should the carried
             // transaction be lost.
@@ -488,7 +488,7 @@ public final class Environment: @unchecked Sendable {
         if !record.overflowed && redo.fits(record.count) {
             // Logged and flushed first, so that no reader sees a change that is not durable.
             do {
-                try redo.append(record.bytes)
+                try redo.append(record.bytes, summed: record.payloadChecksum())
             } catch {
                 mdb_txn_abort(txn)
                 if mine { try restoreCarried() }

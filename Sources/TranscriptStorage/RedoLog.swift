@@ -11,7 +11,10 @@ internal import Glibc
 ///   `data.mdb` was flushed (`mdb_env_sync`);
 /// - then the records of that generation, each starting on a 4 KiB boundary: what one write
 ///   transaction did (its puts, deletes and clears, by database name), with the generation, a
-///   sequence number from 1, and a BLAKE2b checksum over all of it. They start right after the
+///   sequence number from 1, and a BLAKE2b-128 checksum over all of it: over the payload, then
+///   the 24 bytes of magic, length, generation and sequence (magic `TVR2`, written since the
+///   payload is summed while its transaction runs, see ``RecordChecksum``), or over those 24
+///   bytes, then the payload (magic `TVRR`, written before; still read). They start right after the
 ///   header slots, or where the header says (at offset 24; 0 for right after the slots): a
 ///   checkpoint that keeps records not yet in `data.mdb` writes them past the old generation's
 ///   records before its header (see ``checkpoint(metaPages:pageSize:now:keeping:)``).
@@ -39,7 +42,11 @@ final class RedoLog {
     static let growWithin: UInt64 = 5_000_000_000
 
     private static let headerMagic: UInt32 = 0x4852_5654   // "TVRH", little-endian
-    private static let recordMagic: UInt32 = 0x5252_5654   // "TVRR"
+    /// A record whose checksum sums its head, then its payload (written by earlier versions).
+    private static let headFirstRecordMagic: UInt32 = 0x5252_5654   // "TVRR"
+    /// A record whose checksum sums its payload, then its head: the payload's part is summed
+    /// while the transaction runs.
+    private static let recordMagic: UInt32 = 0x3252_5654   // "TVR2"
     private static let headerVersion: UInt32 = 1
     private static let headerFixed = 48
     private static let recordFixed = 40
@@ -152,9 +159,11 @@ final class RedoLog {
 
     /// Appends one record and flushes it. On a failure the record is made invalid again, or,
     /// when that fails too, the log refuses every further write.
-    func append(_ payload: [UInt8]) throws {
+    ///
+    /// `summed`, when given, has summed `payload` already, and nothing else (it is spent).
+    func append(_ payload: [UInt8], summed: RecordChecksum? = nil) throws {
         guard !failed else { throw LMDBError(code: EIO) }
-        let record = Self.encodeRecord(payload, generation: generation, sequence: nextSequence)
+        let record = Self.encodeRecord(payload, generation: generation, sequence: nextSequence, summed: summed)
         do {
             try Self.writeAll(fd, record, at: writeOffset)
             guard fdatasync(fd) == 0 else { throw LMDBError(code: errno) }
@@ -168,8 +177,9 @@ final class RedoLog {
     }
 
     /// A record as written: header (magic, length, generation, sequence, checksum) and payload,
-    /// padded to a 4 KiB boundary.
-    private static func encodeRecord(_ payload: [UInt8], generation: UInt64, sequence: UInt64) -> [UInt8] {
+    /// padded to a 4 KiB boundary. `summed`, when given, has summed the payload already.
+    private static func encodeRecord(_ payload: [UInt8], generation: UInt64, sequence: UInt64,
+                                     summed: RecordChecksum? = nil) -> [UInt8] {
         let length = recordFixed + payload.count
         var record = [UInt8](repeating: 0, count: aligned(length))
         store(recordMagic, at: 0, in: &record)
@@ -177,8 +187,15 @@ final class RedoLog {
         store(generation, at: 8, in: &record)
         store(sequence, at: 16, in: &record)
         record.replaceSubrange(recordFixed..<length, with: payload)
-        let sum = checksum(record[0..<24], record[recordFixed..<length])
-        record.replaceSubrange(24..<40, with: sum)
+        let checksum: RecordChecksum
+        if let summed {
+            checksum = summed
+        } else {
+            checksum = RecordChecksum()
+            checksum.update(payload[...])
+        }
+        checksum.update(record[0..<24])
+        record.replaceSubrange(24..<40, with: checksum.finish())
         return record
     }
 
@@ -241,7 +258,7 @@ final class RedoLog {
         Self.store(UInt32(metaPages.count), at: 20, in: &header)
         Self.store(UInt64(start == Self.recordsStart ? 0 : start), at: 24, in: &header)
         header.replaceSubrange(Self.headerFixed..<header.count, with: metaPages)
-        let sum = Self.checksum(header[0..<32], header[Self.headerFixed...])
+        let sum = RecordChecksum.of(header[0..<32], header[Self.headerFixed...])
         header.replaceSubrange(32..<48, with: sum)
         do {
             try Self.writeAll(fd, header, at: Int(next % 2) * Self.slotSize)
@@ -293,7 +310,7 @@ final class RedoLog {
                   load(UInt32.self, at: base + 4, in: contents) == headerVersion else { continue }
             let metaCount = Int(load(UInt32.self, at: base + 20, in: contents))
             guard metaCount > 0, headerFixed + metaCount <= slotSize, contents.count >= base + headerFixed + metaCount else { continue }
-            let sum = checksum(contents[base..<base + 32], contents[base + headerFixed..<base + headerFixed + metaCount])
+            let sum = RecordChecksum.of(contents[base..<base + 32], contents[base + headerFixed..<base + headerFixed + metaCount])
             guard sum.elementsEqual(contents[base + 32..<base + 48]) else { continue }
             let generation = load(UInt64.self, at: base + 8, in: contents)
             // A header lives in the slot of its generation's parity; one found elsewhere is not ours.
@@ -313,13 +330,15 @@ final class RedoLog {
         var offset = start
         var sequence: UInt64 = 1
         while offset + recordFixed <= contents.count {
-            guard load(UInt32.self, at: offset, in: contents) == recordMagic,
+            let magic = load(UInt32.self, at: offset, in: contents)
+            guard magic == recordMagic || magic == headFirstRecordMagic,
                   load(UInt64.self, at: offset + 8, in: contents) == generation,
                   load(UInt64.self, at: offset + 16, in: contents) == sequence else { break }
             let count = Int(load(UInt32.self, at: offset + 4, in: contents))
             let end = offset + recordFixed + count
             guard end <= contents.count else { break }
-            let sum = checksum(contents[offset..<offset + 24], contents[offset + recordFixed..<end])
+            let head = contents[offset..<offset + 24], payload = contents[offset + recordFixed..<end]
+            let sum = magic == recordMagic ? RecordChecksum.of(payload, head) : RecordChecksum.of(head, payload)
             guard sum.elementsEqual(contents[offset + 24..<offset + 40]) else { break }
             records.append(Array(contents[offset + recordFixed..<end]))
             offset += aligned(recordFixed + count)
@@ -331,19 +350,6 @@ final class RedoLog {
     // MARK: Helpers
 
     static func aligned(_ count: Int) -> Int { (count + alignment - 1) / alignment * alignment }
-
-    private static func checksum(_ head: ArraySlice<UInt8>, _ body: ArraySlice<UInt8>) -> [UInt8] {
-        // The state is an opaque, 64-byte aligned structure to Swift.
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
-        defer { memory.deallocate() }
-        let state = OpaquePointer(memory)
-        var out = [UInt8](repeating: 0, count: 16)
-        crypto_generichash_init(state, nil, 0, 16)
-        head.withUnsafeBufferPointer { _ = crypto_generichash_update(state, $0.baseAddress, UInt64($0.count)) }
-        body.withUnsafeBufferPointer { _ = crypto_generichash_update(state, $0.baseAddress, UInt64($0.count)) }
-        crypto_generichash_final(state, &out, 16)
-        return out
-    }
 
     private static func store<T: FixedWidthInteger>(_ value: T, at offset: Int, in bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<offset + MemoryLayout<T>.size, with: $0) }

@@ -21,9 +21,15 @@ final class RedoRecord {
     private let limit: Int
     /// The operations went past `limit`; `bytes` no longer holds them.
     private(set) var overflowed = false
+    /// The running checksum of `bytes[..<summed]`, for a record bound for the log.
+    private let checksum: RecordChecksum?
+    private var summed = 0
 
-    init(limit: Int) {
+    /// `summing`: the record is bound for the log, and its checksum is summed as it grows (see
+    /// ``payloadChecksum()``).
+    init(limit: Int, summing: Bool = false) {
         self.limit = limit
+        self.checksum = summing ? RecordChecksum() : nil
     }
 
     var isEmpty: Bool { bytes.isEmpty && !overflowed }
@@ -32,6 +38,25 @@ final class RedoRecord {
     /// Forgets what was recorded after `count` bytes (a nested transaction that was undone).
     func truncate(to count: Int) {
         if count < bytes.count { bytes.removeSubrange(count...) }
+        if count < summed {
+            // Bytes already summed are gone: the sum starts over (at the commit, whole).
+            checksum?.reset()
+            summed = 0
+        }
+    }
+
+    /// The checksum with the whole payload summed, for ``RedoLog/append(_:summed:)``, which
+    /// spends it: once per record, after its last operation.
+    func payloadChecksum() -> RecordChecksum? {
+        sum()
+        return checksum
+    }
+
+    /// Sums what the operations added since the last call.
+    private func sum() {
+        guard let checksum, !overflowed, summed < bytes.count else { return }
+        bytes.withUnsafeBytes { checksum.update(UnsafeRawBufferPointer(rebasing: $0[summed...])) }
+        summed = bytes.count
     }
 
     /// Stops recording once `limit` is passed: an overflowed record stays overflowed, even if a
@@ -40,7 +65,9 @@ final class RedoRecord {
         if bytes.count > limit {
             overflowed = true
             bytes = []
+            return
         }
+        sum()
     }
 
     func put(_ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
