@@ -101,7 +101,7 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         if closed {
             condition.unlock()
-            _ = job.finish(failure: VaultError.unavailable("the store is shutting down"))
+            job.finish(failure: VaultError.unavailable("the store is shutting down"))
             return WriteTicket(job: job)
         }
         if mayCommitHere && !committing && !carrying && pending.isEmpty && expected <= 1 {
@@ -299,15 +299,18 @@ final class Writer: @unchecked Sendable {
         return (jobs.count, others)
     }
 
-    /// Resumes the callers of `jobs` (with `failure`, or each its outcome), then tells each
-    /// distinct observer of their callbacks once.
+    /// Resumes the callers of `jobs` (with `failure`, or each its outcome), telling each
+    /// distinct observer of their callbacks once before the first (``WriteBatchObserver/batchStarting()``)
+    /// and once after the last (``WriteBatchObserver/batchFinished()``).
     private static func finish(_ jobs: [any WriteJob], failure: (any Error)?) {
         var observers: [any WriteBatchObserver] = []
         for job in jobs {
-            if let observer = job.finish(failure: failure), !observers.contains(where: { $0 === observer }) {
+            if let observer = job.observer, !observers.contains(where: { $0 === observer }) {
                 observers.append(observer)
             }
         }
+        for observer in observers { observer.batchStarting() }
+        for job in jobs { job.finish(failure: failure) }
         for observer in observers { observer.batchFinished() }
     }
 
@@ -326,9 +329,9 @@ protocol WriteJob: AnyObject {
     /// Runs the job in `txn`; throws only storage errors, which abort the batch.
     func apply(_ txn: WriteTransaction) throws
     /// Resumes the caller: with `failure` when the batch failed, else with the job's outcome.
-    /// Returns the observer its callback was registered with, to be told once the batch's
-    /// jobs have all been finished.
-    func finish(failure: (any Error)?) -> (any WriteBatchObserver)?
+    func finish(failure: (any Error)?)
+    /// The observer the job's callback is registered with, if any, while it is not finished.
+    var observer: (any WriteBatchObserver)? { get }
 }
 
 /// Delivers the outcomes of a batch's jobs together: a ticket's callback registered with an
@@ -336,10 +339,19 @@ protocol WriteJob: AnyObject {
 /// told once when the batch's jobs have all been finished, so that it can wake its consumer
 /// once per batch instead of once per job.
 public protocol WriteBatchObserver: AnyObject, Sendable {
-    /// Called on the writer thread after every callback of a batch registered with this
-    /// observer has run (or on the registering thread, right after the callback, when the
-    /// outcome was known at registration). Must be quick.
+    /// Called on the committing thread once a batch is durable, before the first of its
+    /// callbacks registered with this observer runs: the consumer may be woken now, so that its
+    /// wake-up overlaps the callbacks (which need not all have run when it looks). Always
+    /// followed by ``batchFinished()``. Must be quick. Does nothing by default.
+    func batchStarting()
+    /// Called on the committing thread after every callback of a batch registered with this
+    /// observer has run (or on the registering thread, around the callback, with
+    /// ``batchStarting()`` before it, when the outcome was known at registration). Must be quick.
     func batchFinished()
+}
+
+extension WriteBatchObserver {
+    public func batchStarting() {}
 }
 
 /// The durable result of a queued write, to be awaited.
@@ -393,7 +405,7 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         }
     }
 
-    func finish(failure: (any Error)?) -> (any WriteBatchObserver)? {
+    func finish(failure: (any Error)?) {
         let result: Result<T, any Error>
         if let failure {
             result = .failure(failure)
@@ -408,9 +420,9 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
             return waiter
         }
         switch waiter {
-        case .task(let continuation): continuation.resume(with: result); return nil
-        case .callback(let body, let observer): body(result); return observer
-        case nil: return nil
+        case .task(let continuation): continuation.resume(with: result)
+        case .callback(let body, _): body(result)
+        case nil: break
         }
     }
 
@@ -420,8 +432,16 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         }
     }
 
+    var observer: (any WriteBatchObserver)? {
+        state.withLock { state in
+            if case .pending(.callback(_, let observer)) = state { return observer }
+            return nil
+        }
+    }
+
     func whenComplete(observer: (any WriteBatchObserver)?, _ body: @escaping @Sendable (Result<T, any Error>) -> Void) {
         if let ready = wait(.callback(body, observer)) {
+            observer?.batchStarting()
             body(ready)
             observer?.batchFinished()
         }

@@ -6,7 +6,8 @@ import TranscriptTestSupport
 @testable import TranscriptServer
 
 /// The writer thread posts append outcomes to an event loop's mailbox and wakes the loop once
-/// per batch (``CompletionMailbox/batchFinished()``).
+/// per batch, as the batch starts (``CompletionMailbox/batchStarting()``), or once it is finished
+/// (``CompletionMailbox/batchFinished()``) when something is left.
 @Suite("Completion mailbox")
 struct CompletionMailboxTests {
     final class Log: Sendable {
@@ -53,6 +54,52 @@ struct CompletionMailboxTests {
             try await log.wait(for: 7)
             #expect(log.indices == Array(0..<7))
             #expect(log.allOnLoop)
+        }
+    }
+
+    @Test("a batch that starts wakes the loop at once: what is posted meanwhile runs before the batch ends, and nothing is lost")
+    func startingBatchWakesEarly() async throws {
+        try await Self.withMailbox { mailbox, loop in
+            let log = Log()
+            mailbox.post { log.add(0, onLoop: loop.inEventLoop) }
+            mailbox.batchStarting()
+            // Delivered while the batch is still open: the loop was woken by its start.
+            try await log.wait(for: 1)
+            #expect(log.indices == [0])
+            mailbox.post { log.add(1, onLoop: loop.inEventLoop) }
+            mailbox.post { log.add(2, onLoop: loop.inEventLoop) }
+            // Whether the drain still looks (it does for a while) or has given up, these come,
+            // at the latest once the batch ends.
+            mailbox.batchFinished()
+            try await log.wait(for: 3)
+            #expect(log.indices == [0, 1, 2])
+
+            // Two batches open at once (a commit on a caller's thread beside the writer's):
+            // the first to end does not end the other.
+            mailbox.batchStarting()
+            mailbox.batchStarting()
+            mailbox.batchFinished()
+            mailbox.post { log.add(3, onLoop: loop.inEventLoop) }
+            mailbox.batchFinished()
+            try await log.wait(for: 4)
+            #expect(log.indices == [0, 1, 2, 3])
+            #expect(log.allOnLoop, "ran off the event loop")
+        }
+    }
+
+    @Test("a batch that ends without having started leaves later batches' early wake-up intact")
+    func unpairedFinishKeepsCount() async throws {
+        try await Self.withMailbox { mailbox, loop in
+            let log = Log()
+            mailbox.batchFinished()
+            mailbox.batchFinished()
+            mailbox.post { log.add(0, onLoop: loop.inEventLoop) }
+            mailbox.batchStarting()
+            try await log.wait(for: 1)
+            #expect(log.indices == [0])
+            #expect(mailbox.openBatchCount == 1, "the unpaired ends took the count below the open batch")
+            mailbox.batchFinished()
+            #expect(mailbox.openBatchCount == 0)
         }
     }
 

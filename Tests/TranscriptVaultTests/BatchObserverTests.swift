@@ -6,11 +6,13 @@ import TranscriptTestSupport
 @testable import TranscriptVault
 
 /// A ticket's callback may be registered with a ``WriteBatchObserver``: the observer is told
-/// once per batch, after every callback of that batch registered with it, so that a server can
-/// wake each event loop once per batch instead of once per append.
+/// once per batch before the first callback of that batch registered with it, and once after
+/// the last, so that a server can wake each event loop once per batch instead of once per
+/// append, and early.
 @Suite("Writer: batch observers")
 struct BatchObserverTests {
-    /// What happened, in order: callbacks as "cb<n>", observers' notifications by name.
+    /// What happened, in order: callbacks as "cb<n>", observers' notifications by name ("A+"
+    /// as a batch starts, "A" once it is finished).
     final class Log: Sendable {
         private let events = Mutex<[String]>([])
         func add(_ event: String) { events.withLock { $0.append(event) } }
@@ -27,6 +29,7 @@ struct BatchObserverTests {
         let name: String
         let log: Log
         init(_ name: String, _ log: Log) { self.name = name; self.log = log }
+        func batchStarting() { log.add(name + "+") }
         func batchFinished() { log.add(name) }
     }
 
@@ -34,7 +37,7 @@ struct BatchObserverTests {
         writer.enqueue { txn in _ = try txn.put(Array(key.utf8), forKey: Array(key.utf8), in: environment["t"]) }
     }
 
-    @Test("each observer hears once per batch, after every callback of the batch registered with it")
+    @Test("each observer hears once per batch before the callbacks registered with it, and once after them all")
     func oncePerBatchAfterItsCallbacks() async throws {
         try await WriterGatherTests.withWriter { environment, writer in
             let log = Log()
@@ -54,11 +57,13 @@ struct BatchObserverTests {
             try await log.wait(for: "B")
             let events = log.all
             #expect(writer.batchCount - before == 1, "the four puts did not share one batch")
-            #expect(Set(events) == ["cb0", "cb1", "cb2", "A", "B"], "\(events)")
-            #expect(events.filter { $0 == "A" }.count == 1 && events.filter { $0 == "B" }.count == 1, "\(events)")
+            #expect(Set(events) == ["A+", "B+", "cb0", "cb1", "cb2", "A", "B"], "\(events)")
+            for event in ["A+", "B+", "A", "B"] { #expect(events.filter { $0 == event }.count == 1, "\(events)") }
             let position = { (event: String) in try #require(events.firstIndex(of: event)) }
-            for callback in ["cb0", "cb2"] { #expect(try position(callback) < position("A"), "\(events)") }
-            #expect(try position("cb1") < position("B"), "\(events)")
+            for callback in ["cb0", "cb2"] {
+                #expect(try position("A+") < position(callback) && position(callback) < position("A"), "\(events)")
+            }
+            #expect(try position("B+") < position("cb1") && position("cb1") < position("B"), "\(events)")
 
             // The next batch (which waits for the four callers of this one) tells it again;
             // again the caller that completes it has no callback.
@@ -68,7 +73,7 @@ struct BatchObserverTests {
             _ = Self.put(writer, environment, "k7")
             try await log.wait(for: "A", count: 2)
             let later = Array(log.all.dropFirst(events.count))
-            #expect(later == ["cb4", "cb5", "cb6", "A"], "\(later)")
+            #expect(later == ["A+", "cb4", "cb5", "cb6", "A"], "\(later)")
             #expect(writer.batchCount - before == 2)
         }
     }
@@ -82,7 +87,7 @@ struct BatchObserverTests {
                 if case .failure(VaultError.unavailable) = result { log.add("refused") } else { log.add("unexpected \(result)") }
             }
             // On this thread, before whenComplete returned.
-            #expect(log.all == ["refused", "A"])
+            #expect(log.all == ["A+", "refused", "A"])
         }
     }
 
@@ -104,7 +109,7 @@ struct BatchObserverTests {
                     if case .failure(VaultError.unavailable) = result { log.add("failed") } else { log.add("unexpected \(result)") }
                 }
             try await log.wait(for: "A")
-            #expect(log.all == ["failed", "A"])
+            #expect(log.all == ["A+", "failed", "A"])
         }
     }
 }
