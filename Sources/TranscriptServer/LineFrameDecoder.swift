@@ -1,4 +1,5 @@
 public import NIOCore
+import Glibc
 
 /// One unit read from a connection: a complete line, or the news that a line outgrew the limit.
 public enum Frame: Sendable {
@@ -26,12 +27,18 @@ struct LineSplitter {
             buffer.moveReaderIndex(to: buffer.writerIndex)
             return nil
         }
-        let readable = buffer.readableBytesView
-        guard let newline = readable[(readable.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) else {
-            scanned = readable.count
+        // memchr: a byte at a time through the buffer's view cost ≈ 2 % of an event loop's time
+        // at 16 connections appending 1 KiB messages.
+        let from = scanned
+        let found = buffer.withUnsafeReadableBytes { bytes -> Int? in
+            guard from < bytes.count, let start = bytes.baseAddress,
+                  let hit = memchr(start + from, Int32(UInt8(ascii: "\n")), bytes.count - from) else { return nil }
+            return start.distance(to: UnsafeRawPointer(hit))
+        }
+        guard let length = found else {
+            scanned = buffer.readableBytes
             return scanned > limit ? overflow(&buffer) : nil
         }
-        let length = newline - readable.startIndex
         scanned = 0
         if length > limit { return overflow(&buffer) }
         var line = buffer.readSlice(length: length)!
