@@ -36,12 +36,20 @@ struct JSONParser {
         var pendingKey = ""
 
         mutating func appendMember(_ node: JSONNode) {
-            if keeps { members.append(JSONObject.Member(key: pendingKey, node: node)) }
+            guard keeps else { return }
+            // Room for a request's or a message's members at once, not grown 1, 2, 4, 8.
+            if members.isEmpty { members.reserveCapacity(Self.firstCapacity) }
+            members.append(JSONObject.Member(key: pendingKey, node: node))
         }
 
         mutating func appendElement(_ node: JSONNode) {
-            if keeps { elements.append(node) }
+            guard keeps else { return }
+            if elements.isEmpty { elements.reserveCapacity(Self.firstCapacity) }
+            elements.append(node)
         }
+
+        /// The room a container's first member or element reserves.
+        static let firstCapacity = 8
 
         /// Lets go of what it kept and keeps nothing more: the value limit is passed.
         mutating func stopKeeping() {
@@ -68,6 +76,8 @@ struct JSONParser {
             throw JSONError(.unexpectedEnd, at: position, "no value in the input")
         }
         var stack: [Frame] = []
+        // A request is three levels deep (request, params, messages) and a message often more.
+        stack.reserveCapacity(8)
         var node: JSONNode
         parsing: while true {
             // Whether the value starting here goes into a container that keeps it.

@@ -23,6 +23,9 @@ struct KeyTable {
             return index!.insert(Key(key)).inserted
         }
         if keys.contains(where: { $0.hasSameUTF8(as: key) }) { return false }
+        // One allocation for the linear phase, not one per doubling: every object of a
+        // request (the request, its params, each message) has a table.
+        if keys.isEmpty { keys.reserveCapacity(Self.threshold) }
         keys.append(key)
         if keys.count >= Self.threshold {
             var set = Set<Key>(minimumCapacity: keys.count * 2)
