@@ -39,7 +39,8 @@ final class RedoRecord {
     func truncate(to count: Int) {
         if count < bytes.count { bytes.removeSubrange(count...) }
         if count < summed {
-            // Bytes already summed are gone: the sum starts over (at the commit, whole).
+            // Bytes already summed are gone: the sum starts over, from the first byte, at the
+            // next operation (or the commit).
             checksum?.reset()
             summed = 0
         }

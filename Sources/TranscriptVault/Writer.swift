@@ -302,15 +302,20 @@ final class Writer: @unchecked Sendable {
     /// Resumes the callers of `jobs` (with `failure`, or each its outcome), telling each
     /// distinct observer of their callbacks once before the first (``WriteBatchObserver/batchStarting()``)
     /// and once after the last (``WriteBatchObserver/batchFinished()``).
+    ///
+    /// Every outcome is settled before any observer is told: a callback registered meanwhile
+    /// (its caller may still be registering it as the batch commits) then runs at once on its
+    /// own thread, between its observer's notifications, instead of here for an observer found
+    /// too late to be told, whose consumer would never be woken for it.
     private static func finish(_ jobs: [any WriteJob], failure: (any Error)?) {
         var observers: [any WriteBatchObserver] = []
         for job in jobs {
-            if let observer = job.observer, !observers.contains(where: { $0 === observer }) {
+            if let observer = job.settle(failure: failure), !observers.contains(where: { $0 === observer }) {
                 observers.append(observer)
             }
         }
         for observer in observers { observer.batchStarting() }
-        for job in jobs { job.finish(failure: failure) }
+        for job in jobs { job.resume() }
         for observer in observers { observer.batchFinished() }
     }
 
@@ -328,10 +333,21 @@ final class Writer: @unchecked Sendable {
 protocol WriteJob: AnyObject {
     /// Runs the job in `txn`; throws only storage errors, which abort the batch.
     func apply(_ txn: WriteTransaction) throws
-    /// Resumes the caller: with `failure` when the batch failed, else with the job's outcome.
-    func finish(failure: (any Error)?)
-    /// The observer the job's callback is registered with, if any, while it is not finished.
-    var observer: (any WriteBatchObserver)? { get }
+    /// Settles the outcome (`failure` when the batch failed, else the job's own): a caller
+    /// that starts waiting from now on gets it at once. Returns the observer of the callback
+    /// already waiting, if any, which ``resume()`` runs.
+    func settle(failure: (any Error)?) -> (any WriteBatchObserver)?
+    /// Resumes the caller that was waiting when the outcome was settled, if any.
+    func resume()
+}
+
+extension WriteJob {
+    /// Settles the outcome and resumes the caller, telling no observer: for a job no caller
+    /// can be waiting for yet.
+    func finish(failure: (any Error)?) {
+        _ = settle(failure: failure)
+        resume()
+    }
 }
 
 /// Delivers the outcomes of a batch's jobs together: a ticket's callback registered with an
@@ -372,8 +388,9 @@ struct WriteTicket<T: Sendable>: Sendable {
 }
 
 private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
-    // Invariant: `outcome` is touched only on the committing thread until `finish`; `state` is
-    // guarded by its mutex and moves once from pending to done.
+    // Invariant: `outcome` is touched only on the committing thread until `settle`, and
+    // `settled` only on it between `settle` and `resume`; `state` is guarded by its mutex and
+    // moves once from pending to done.
     enum Waiter {
         case task(CheckedContinuation<T, any Error>)
         case callback(@Sendable (Result<T, any Error>) -> Void, (any WriteBatchObserver)?)
@@ -388,6 +405,8 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
     let body: @Sendable (WriteTransaction) throws -> T
     var outcome: Result<T, any Error>?
     let state = Mutex<State>(.pending(nil))
+    /// The waiter that `settle` took, with its outcome, for `resume`.
+    private var settled: (Waiter, Result<T, any Error>)?
 
     init(isolated: Bool, body: @escaping @Sendable (WriteTransaction) throws -> T) {
         self.isolated = isolated
@@ -405,7 +424,7 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
         }
     }
 
-    func finish(failure: (any Error)?) {
+    func settle(failure: (any Error)?) -> (any WriteBatchObserver)? {
         let result: Result<T, any Error>
         if let failure {
             result = .failure(failure)
@@ -419,23 +438,24 @@ private final class Job<T: Sendable>: WriteJob, @unchecked Sendable {
             state = .done(result)
             return waiter
         }
+        guard let waiter else { return nil }
+        settled = (waiter, result)
+        if case .callback(_, let observer) = waiter { return observer }
+        return nil
+    }
+
+    func resume() {
+        guard let (waiter, result) = settled else { return }
+        settled = nil
         switch waiter {
         case .task(let continuation): continuation.resume(with: result)
         case .callback(let body, _): body(result)
-        case nil: break
         }
     }
 
     func value() async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             if let ready = wait(.task(continuation)) { continuation.resume(with: ready) }
-        }
-    }
-
-    var observer: (any WriteBatchObserver)? {
-        state.withLock { state in
-            if case .pending(.callback(_, let observer)) = state { return observer }
-            return nil
         }
     }
 

@@ -78,6 +78,58 @@ struct BatchObserverTests {
         }
     }
 
+    /// An observer that, as its batch starts, runs `onStart` (once) before it logs.
+    final class Registering: WriteBatchObserver {
+        let name: String
+        let log: Log
+        let onStart: Mutex<(@Sendable () -> Void)?>
+        init(_ name: String, _ log: Log, onStart: @escaping @Sendable () -> Void) {
+            self.name = name; self.log = log; self.onStart = Mutex(onStart)
+        }
+        func batchStarting() {
+            onStart.withLock { body in defer { body = nil }; return body }?()
+            log.add(name + "+")
+        }
+        func batchFinished() { log.add(name) }
+    }
+
+    @Test("a callback registered while its batch's observers are being told still has its observer told around it")
+    func callbackRegisteredAsBatchStarts() async throws {
+        try await WriterGatherTests.withWriter { environment, writer in
+            let log = Log()
+            let b = Observer("B", log)
+            let last = Mutex<WriteTicket<Void>?>(nil)
+            let stored = DispatchSemaphore(value: 0)
+            // On the writer thread, once the batch has committed and A is told it starts: the
+            // fourth put's callback is registered then, with B, which the writer has not seen.
+            let a = Registering("A", log) {
+                stored.wait()
+                last.withLock { $0 }?.whenComplete(observer: b) { _ in log.add("cb3") }
+            }
+            let applied = WriterGatherTests.Counter()
+            let early = try await WriterGatherTests.gatheringBatch(
+                writer, environment, keys: ["k0", "k1", "k2"], applied: applied)
+            for (index, ticket) in early.enumerated() {
+                ticket.whenComplete(observer: a) { _ in log.add("cb\(index)") }
+            }
+            // Once the three are applied, their batch gathers and waits for a fourth caller.
+            let gathering = try await eventually(within: 30) { applied.value == 3 }
+            try #require(gathering, "the batch did not start")
+            let before = writer.batchCount
+            // The fourth caller completes the batch.
+            last.withLock { $0 = Self.put(writer, environment, "k3") }
+            stored.signal()
+            // A is told last of all: whatever B hears of this batch, it has heard by then.
+            try await log.wait(for: "A")
+            let events = log.all
+            #expect(writer.batchCount - before == 1, "the four puts did not share one batch")
+            for event in ["B+", "cb3", "B"] { #expect(events.filter { $0 == event }.count == 1, "\(events)") }
+            let position = { (event: String) in try #require(events.firstIndex(of: event)) }
+            // Else the outcome the callback handed to B waits, unseen, for B's next batch.
+            #expect(try position("B+") < position("cb3") && position("cb3") < position("B"), "\(events)")
+        }
+    }
+
     @Test("an outcome known when the callback is registered runs it and tells the observer at once")
     func knownOutcomeTellsAtOnce() async throws {
         try await WriterGatherTests.withWriter { environment, writer in
