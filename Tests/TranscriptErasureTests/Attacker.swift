@@ -142,14 +142,15 @@ struct Attacker {
         return try unwrap(evidence, keyring: keyring)
     }
 
-    /// Parses every redo-log record found at a 4 KiB boundary (magic "TVRR"), whatever its
-    /// generation, sequence or checksum, and notes what its puts hold.
+    /// Parses every redo-log record found at a 4 KiB boundary (magic "TVR2", or "TVRR" of the
+    /// earlier format), whatever its generation, sequence or checksum, and notes what its puts
+    /// hold.
     private func gatherRedo(_ bytes: [UInt8], into evidence: inout Evidence) {
         func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
         var offset = 0
         while offset + 40 <= bytes.count {
             defer { offset += 4096 }
-            guard bytes[offset..<offset + 4].elementsEqual([0x54, 0x56, 0x52, 0x52]) else { continue }
+            guard isRedoRecordMagic(bytes[offset..<offset + 4]) else { continue }
             let end = min(bytes.count, offset + 40 + u32(offset + 4))
             var at = offset + 40
             while at + 2 <= end {
@@ -430,4 +431,9 @@ struct Attacker {
     private func box(_ bytes: [UInt8]) throws -> KeyBox {
         try keyBox(bytes)
     }
+}
+
+/// Whether `magic` starts a redo-log record: "TVR2", or "TVRR" of the earlier format.
+func isRedoRecordMagic(_ magic: ArraySlice<UInt8>) -> Bool {
+    magic.elementsEqual([0x54, 0x56, 0x52, 0x32]) || magic.elementsEqual([0x54, 0x56, 0x52, 0x52])
 }

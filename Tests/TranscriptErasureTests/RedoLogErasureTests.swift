@@ -99,7 +99,7 @@ struct RedoLogErasureTests {
         var result: Set<UInt64> = []
         var offset = 0
         while offset + 40 <= bytes.count {
-            if bytes[offset..<offset + 4].elementsEqual([0x54, 0x56, 0x52, 0x52]) {
+            if isRedoRecordMagic(bytes[offset..<offset + 4]) {
                 result.insert(bytes[(offset + 8)..<(offset + 16)].reversed().reduce(0) { $0 << 8 | UInt64($1) })
             }
             offset += 4096
