@@ -100,6 +100,9 @@ struct BatchObserverTests {
             let b = Observer("B", log)
             let last = Mutex<WriteTicket<Void>?>(nil)
             let stored = DispatchSemaphore(value: 0)
+            // Released on every path: a failed expectation below must not leave the writer
+            // thread waiting in A, and the writer's close waiting for it.
+            defer { stored.signal() }
             // On the writer thread, once the batch has committed and A is told it starts: the
             // fourth put's callback is registered then, with B, which the writer has not seen.
             let a = Registering("A", log) {
