@@ -1,6 +1,6 @@
 internal import CTranscriptSodium
 
-/// The BLAKE2b-128 checksum of a redo-log record, fed in pieces.
+/// The BLAKE2b-128 checksum of a redo-log record (or of a checkpoint's header), fed in pieces.
 ///
 /// A record's payload is summed while its transaction runs (see ``RedoRecord``), a piece after
 /// each operation, so that the commit, which every caller of the batch waits for, hashes only

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TranscriptCrypto
 import TranscriptStorage
+import TranscriptTestSupport
 @testable import TranscriptVault
 
 /// The attacker of DESIGN §4: holds every copy ever taken of `store/`, plus the current keyring
@@ -431,9 +432,4 @@ struct Attacker {
     private func box(_ bytes: [UInt8]) throws -> KeyBox {
         try keyBox(bytes)
     }
-}
-
-/// Whether `magic` starts a redo-log record: "TVR2", or "TVRR" of the earlier format.
-func isRedoRecordMagic(_ magic: ArraySlice<UInt8>) -> Bool {
-    magic.elementsEqual([0x54, 0x56, 0x52, 0x32]) || magic.elementsEqual([0x54, 0x56, 0x52, 0x52])
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TranscriptCrypto
 import TranscriptStorage
+import TranscriptTestSupport
 @testable import TranscriptVault
 
 /// The erasure guarantee with durable commits, that is with `store/redo.log`: the other erasure

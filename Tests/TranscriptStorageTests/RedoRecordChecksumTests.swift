@@ -2,6 +2,7 @@ import CTranscriptSodium
 import Foundation
 import Testing
 import TranscriptStorage
+import TranscriptTestSupport
 
 /// A redo-log record's checksum is summed while its transaction runs (payload first, then the
 /// 24-byte head; magic `TVR2`). Records of the earlier format (head first; magic `TVRR`) may still
@@ -35,8 +36,7 @@ struct RedoRecordChecksumTests {
     static func recordOffsets(_ log: [UInt8]) -> [Int] {
         var offsets: [Int] = []
         var offset = recordsStart
-        while offset + 40 <= log.count, [0x32, 0x52].contains(log[offset + 3]),
-              Array(log[offset..<offset + 3]) == Array("TVR".utf8) {
+        while offset + 40 <= log.count, isRedoRecordMagic(log[offset..<offset + 4]) {
             offsets.append(offset)
             offset += (40 + load32(log, offset + 4) + alignment - 1) / alignment * alignment
         }
@@ -52,21 +52,24 @@ struct RedoRecordChecksumTests {
         log.replaceSubrange(offset + 24..<offset + 40, with: sum)
     }
 
-    /// A checkpointed `data.mdb`, then five commits logged after it, and what they hold.
-    static func fiveCommits(_ directory: String) throws -> (checkpoint: [UInt8], log: [UInt8], expected: [String: [UInt8]]) {
+    /// A checkpointed `data.mdb`, then five commits logged after it, where their records are in
+    /// the log, and what they hold.
+    static func fiveCommits(_ directory: String) throws
+        -> (checkpoint: [UInt8], log: [UInt8], offsets: [Int], expected: [String: [UInt8]]) {
         let env = try openEnvironment(in: directory, options: RedoLogTests.durable())
         try env.sync()
         let checkpoint = try RedoLogTests.file(directory, "data.mdb")
         try RedoLogTests.putEach(env, prefix: "r", count: 5) { [UInt8](repeating: UInt8($0), count: 100) }
-        return (checkpoint, try RedoLogTests.file(directory, "redo.log"), try RedoLogTests.flatten(env))
+        let log = try RedoLogTests.file(directory, "redo.log")
+        let offsets = recordOffsets(log)
+        try #require(offsets.count == 5)
+        return (checkpoint, log, offsets, try RedoLogTests.flatten(env))
     }
 
     @Test("records are written in the payload-first format, and each replays")
     func writtenPayloadFirst() throws {
         try withTemporaryDirectory { directory in
-            let (checkpoint, log, expected) = try Self.fiveCommits(directory)
-            let offsets = Self.recordOffsets(log)
-            try #require(offsets.count == 5)
+            let (checkpoint, log, offsets, expected) = try Self.fiveCommits(directory)
             for offset in offsets {
                 #expect(Array(log[offset..<offset + 4]) == Array("TVR2".utf8))
                 let head = log[offset..<offset + 24]
@@ -81,9 +84,7 @@ struct RedoRecordChecksumTests {
     @Test("a log an earlier version wrote (head-first records), whole or followed by newer records, replays")
     func earlierFormatReplays() throws {
         try withTemporaryDirectory { directory in
-            let (checkpoint, log, expected) = try Self.fiveCommits(directory)
-            let offsets = Self.recordOffsets(log)
-            try #require(offsets.count == 5)
+            let (checkpoint, log, offsets, expected) = try Self.fiveCommits(directory)
             var old = log
             for offset in offsets { Self.rewrite(&old, at: offset, magic: "TVRR", headFirst: true) }
             #expect(try RedoLogTests.entries(of: RedoLogTests.image(dataFile: checkpoint, log: old)) == expected)
@@ -97,9 +98,7 @@ struct RedoRecordChecksumTests {
     @Test("a record whose checksum is in the other format's order ends the replay", arguments: ["TVR2", "TVRR"])
     func checksumOrderFollowsMagic(magic: String) throws {
         try withTemporaryDirectory { directory in
-            let (checkpoint, log, expected) = try Self.fiveCommits(directory)
-            let offsets = Self.recordOffsets(log)
-            try #require(offsets.count == 5)
+            let (checkpoint, log, offsets, expected) = try Self.fiveCommits(directory)
             var swapped = log
             // The third record claims one format and carries the other's checksum.
             Self.rewrite(&swapped, at: offsets[2], magic: magic, headFirst: magic == "TVR2")
