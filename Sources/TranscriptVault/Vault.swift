@@ -36,6 +36,11 @@ public final class Vault: Sendable {
         /// How long the writer thread waits for late callers before it commits the writes it
         /// carries (see ``Writer/defaultPublicationDelay``); tests lengthen it.
         var publicationDelay: Double = Writer.defaultPublicationDelay
+        /// Whether, while the writer serves concurrent callers, a thread of the idle scheduling
+        /// class keeps one processor polling instead of halting, so that the threads woken
+        /// between a batch's flush and the next batch start at once (``IdlePoller``). It uses
+        /// only processor time nothing else wants, and is never used under a cgroup CPU quota.
+        public var idlePolling: Bool = true
         /// The Argon2id cost used when a passphrase store is initialised.
         public var passphraseCost: PassphraseKDF.Cost = .moderate
         /// The largest message accepted, in bytes.
@@ -102,7 +107,8 @@ public final class Vault: Sendable {
         self.db = Databases(environment)
         self.dekCache = KeyCache(capacity: configuration.dekCacheCapacity)
         self.writer = Writer(environment: environment, maxBatch: configuration.maxBatch,
-                             publicationDelay: configuration.publicationDelay)
+                             publicationDelay: configuration.publicationDelay,
+                             idlePoller: configuration.idlePolling ? IdlePoller.make() : nil)
     }
 
     deinit { writer.close() }

@@ -39,6 +39,9 @@ final class Writer: @unchecked Sendable {
     /// counted twice: a lone caller would then make every batch wait out the window).
     private var expected = 0
     private let finished = DispatchSemaphore(value: 0)
+    /// Keeps a processor from halting while concurrent callers are served (see ``IdlePoller``),
+    /// stopped by `close`; `nil` when turned off or not available.
+    let idlePoller: IdlePoller?
     private let maxBatch: Int
     /// How long a batch may wait for more callers once concurrency has been seen, in nanoseconds.
     private let gatherWindow: UInt64
@@ -61,8 +64,9 @@ final class Writer: @unchecked Sendable {
     private let publicationDelay: TimeInterval
 
     init(environment: Environment, maxBatch: Int, gatherWindow: TimeInterval = Writer.defaultGatherWindow,
-         publicationDelay: TimeInterval = Writer.defaultPublicationDelay) {
+         publicationDelay: TimeInterval = Writer.defaultPublicationDelay, idlePoller: IdlePoller? = nil) {
         self.environment = environment
+        self.idlePoller = idlePoller
         self.publicationDelay = max(publicationDelay, 0)
         self.maxBatch = max(maxBatch, 1)
         self.gatherWindow = UInt64(max(gatherWindow, 0) * 1e9)
@@ -127,6 +131,7 @@ final class Writer: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         if !wasClosed { finished.wait() }
+        idlePoller?.stop()
     }
 
     private func loop() {
@@ -221,6 +226,9 @@ final class Writer: @unchecked Sendable {
         committing = false
         carrying = carried
         expected = min(ran + others, maxBatch)
+        // Callers are coming back with their next writes: the processors that will run them
+        // (and this thread, woken by the next flush) are kept from halting meanwhile.
+        if expected > 1 { idlePoller?.keepAwake() }
     }
 
     /// Polls, yielding the processor to any other thread that can run, until a job is queued

@@ -1,6 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
+import TranscriptTestSupport
+@testable import TranscriptVault
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The binary against a running `tvault serve`: commands go through admin.sock and answer as
 /// they do offline; the server sees admin changes at once; backups are taken while it writes.
@@ -97,6 +102,36 @@ struct OnlineTests {
             let socket = try LineSocket(path: server.socketPath)
             #expect(try socket.auth(token: token)["result"] != nil)
             #expect(int(try socket.append("c1", [#"{"text":"one"}"#, #"{"text":"two"}"#]), "result.last_seq") == 2)
+        }
+    }
+
+    @Test("serve starts the idle poller at the idle scheduling class (unless a CPU quota applies); --no-idle-poll starts none")
+    func idlePollFlag() async throws {
+        #expect(try tvaultOK(["serve", "--help"]).stdout.contains("--idle-poll/--no-idle-poll"))
+        /// The scheduling policies of the server's threads named `tvault-idlepoll`.
+        func idlePollers(_ server: ServerProcess) throws -> [Int32] {
+            let tasks = "/proc/\(server.process.processIdentifier)/task"
+            return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid in
+                let comm = (try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8)) ?? ""
+                guard comm.trimmingCharacters(in: .whitespacesAndNewlines) == "tvault-idlepoll" else { return nil }
+                return sched_getscheduler(pid_t(tid) ?? 0)
+            }
+        }
+        try await withStore { directory in
+            do {
+                let server = try ServerProcess(directory: directory)
+                defer { server.stop() }
+                if CPUQuota.limitsThisProcess() {
+                    #expect(try idlePollers(server).isEmpty)
+                } else {
+                    // It names itself and takes its class once it runs; SCHED_IDLE is 5.
+                    #expect(try await eventually { try idlePollers(server) == [5] })
+                }
+            }
+            let server = try ServerProcess(directory: directory, arguments: ["--no-idle-poll"])
+            defer { server.stop() }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try idlePollers(server).isEmpty)
         }
     }
 
