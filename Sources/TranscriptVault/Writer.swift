@@ -311,18 +311,19 @@ final class Writer: @unchecked Sendable {
     /// distinct observer of their callbacks once before the first (``WriteBatchObserver/batchStarting()``)
     /// and once after the last (``WriteBatchObserver/batchFinished()``).
     ///
-    /// Every outcome is settled before any observer is told: a callback registered meanwhile
-    /// (its caller may still be registering it as the batch commits) then runs at once on its
-    /// own thread, between its observer's notifications, instead of here for an observer found
-    /// too late to be told, whose consumer would never be woken for it.
+    /// An observer is told as soon as the first outcome of its callbacks is settled, so that its
+    /// consumer wakes while the rest are settled (≈ 1 µs a job), and before any callback runs.
+    /// A callback registered after its outcome was settled (its caller may still be registering
+    /// it as the batch commits) runs at once on its own thread, between its observer's own
+    /// notifications; one registered before is found here, with its observer told in time.
     private static func finish(_ jobs: [any WriteJob], failure: (any Error)?) {
         var observers: [any WriteBatchObserver] = []
         for job in jobs {
             if let observer = job.settle(failure: failure), !observers.contains(where: { $0 === observer }) {
                 observers.append(observer)
+                observer.batchStarting()
             }
         }
-        for observer in observers { observer.batchStarting() }
         for job in jobs { job.resume() }
         for observer in observers { observer.batchFinished() }
     }

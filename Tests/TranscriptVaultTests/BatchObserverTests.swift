@@ -133,6 +133,49 @@ struct BatchObserverTests {
         }
     }
 
+    @Test("an observer is told as soon as the first outcome of its callbacks is settled, before the batch's later outcomes")
+    func toldBeforeOutcomesSettle() async throws {
+        try await WriterGatherTests.withWriter { environment, writer in
+            let log = Log()
+            let b = Observer("B", log)
+            let last = Mutex<WriteTicket<Void>?>(nil)
+            // On the writer thread, as A is told the batch starts: the fourth put's callback is
+            // registered then. Its outcome not settled yet, the callback must wait for the
+            // writer to run it, instead of running at once inside `whenComplete`.
+            let a = Registering("A", log) {
+                last.withLock { $0 }?.whenComplete(observer: b) { _ in log.add("cb3") }
+                log.add("registered")
+            }
+            // The gate holds the writer while the first three are queued and their callbacks
+            // registered, so that each is waiting when its outcome is settled.
+            let gate = try await WriterGate(writer)
+            let applied = WriterGatherTests.Counter()
+            for index in 0..<3 {
+                let ticket = writer.enqueue { txn in
+                    applied.add()
+                    _ = try txn.put([UInt8(index)], forKey: [UInt8(index)], in: environment["t"])
+                }
+                ticket.whenComplete(observer: a) { _ in log.add("cb\(index)") }
+            }
+            gate.open()
+            // The batch after the gate applies the three and waits for a fourth caller.
+            let gathering = try await eventually(within: 30) { applied.value == 3 }
+            try #require(gathering, "the batch did not start")
+            last.withLock { $0 = Self.put(writer, environment, "k3") }
+            try await log.wait(for: "B")
+            try await log.wait(for: "A")
+            let events = log.all
+            let position = { (event: String) in try #require(events.firstIndex(of: event)) }
+            // A is told before anything else of the batch happens (its `onStart` logs first).
+            #expect(Array(events.prefix(2)) == ["registered", "A+"], "\(events)")
+            #expect(try position("registered") < position("cb3"), "the fourth outcome was settled before A was told: \(events)")
+            #expect(try position("B+") < position("cb3") && position("cb3") < position("B"), "\(events)")
+            for event in ["A+", "A", "B+", "B", "cb0", "cb1", "cb2", "cb3"] {
+                #expect(events.filter { $0 == event }.count == 1, "\(events)")
+            }
+        }
+    }
+
     @Test("an outcome known when the callback is registered runs it and tells the observer at once")
     func knownOutcomeTellsAtOnce() async throws {
         try await WriterGatherTests.withWriter { environment, writer in
