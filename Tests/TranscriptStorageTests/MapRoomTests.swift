@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import TranscriptStorage
+
+/// A map with less than its wanted room free stops the carrier from carrying writes (every
+/// write is then committed on its own); the carrier grows it between writes, before a write
+/// finds it full, so that it goes on carrying.
+@Suite("Environment: room in the map")
+struct MapRoomTests {
+    typealias Images = RedoLogTests
+
+    /// What a run of carrying writes (eight 2 KiB values each, published when due) saw.
+    struct Run {
+        /// Writes whose body ran more than once: they found the map full.
+        var fullMapRetries = 0
+        /// Map sizes, in order, after each write.
+        var mapSizes: [Int] = []
+        /// Whether each write was left carried.
+        var carried: [Bool] = []
+        var written: [String: [UInt8]] = [:]
+    }
+
+    static func carryWrites(_ env: Environment, count: Int) throws -> Run {
+        var run = Run()
+        for index in 0..<count {
+            var bodies = 0
+            let keys = (0..<8).map { "w\(index)-\($0)" }
+            try env.write(carrying: true) { txn in
+                bodies += 1
+                for (slot, key) in keys.enumerated() {
+                    try txn.put([UInt8](repeating: UInt8(slot), count: 2048), forKey: bytes(key), in: env["items"])
+                }
+            }
+            for (slot, key) in keys.enumerated() { run.written[key] = [UInt8](repeating: UInt8(slot), count: 2048) }
+            if bodies > 1 { run.fullMapRetries += 1 }
+            run.carried.append(env.isCarrying)
+            run.mapSizes.append(env.mapSize)
+            if env.isPublicationDue { try env.publish() }
+        }
+        try env.publish()
+        return run
+    }
+
+    @Test("the map grows before a write finds it full, and writes are carried again after it grows")
+    func growsBeforeFull() throws {
+        try withTemporaryDirectory { directory in
+            let env = try openEnvironment(in: directory, options: Images.durable(initialMapSize: 1 << 20))
+            let initial = env.mapSize
+            // ≈ 2.4 MiB of values: the 1 MiB map must grow at least twice.
+            let run = try Self.carryWrites(env, count: 150)
+            #expect(run.fullMapRetries == 0, "a write found the map full")
+            #expect(env.mapSize >= 4 * initial)
+            // After each growth, the next writes are carried again.
+            let grewAt = run.mapSizes.indices.dropFirst().filter { run.mapSizes[$0] > run.mapSizes[$0 - 1] }
+            #expect(!grewAt.isEmpty)
+            // A write finding the map cramped is committed on its own and grows it: one per growth.
+            #expect(run.carried.filter { !$0 }.count <= grewAt.count, "\(run.carried)")
+            for index in grewAt where index + 1 < run.carried.count {
+                #expect(run.carried[index + 1], "write \(index + 1), after the map grew, was not carried")
+            }
+            let usage = env.usage
+            #expect(usage.mapSize - usage.usedBytes >= Environment.wantedRoom(mapSize: usage.mapSize))
+            let stored = try env.read { txn in
+                try run.written.keys.map { try txn.value(in: env["items"], forKey: bytes($0)) }
+            }
+            #expect(stored == run.written.keys.map { run.written[$0] })
+        }
+    }
+
+    @Test("without growing early, the same writes stop being carried and one finds the map full")
+    func controlGrowsOnlyWhenFull() throws {
+        try withTemporaryDirectory { directory in
+            var options = Images.durable(initialMapSize: 1 << 20)
+            options.growsBeforeFull = false
+            let env = try openEnvironment(in: directory, options: options)
+            let run = try Self.carryWrites(env, count: 150)
+            #expect(run.fullMapRetries > 0, "no write found the map full: the case above would test nothing")
+            // Between a quarter free and full, writes were committed one by one: more of them
+            // than the map grew.
+            let growths = Set(run.mapSizes).count - 1
+            #expect(run.carried.filter { !$0 }.count > growths + 5, "\(run.carried)")
+        }
+    }
+
+    @Test("a quarter of the map is wanted free, at most one step of growth (1 GiB)")
+    func wantedRoom() {
+        #expect(Environment.wantedRoom(mapSize: 1 << 20) == 256 << 10)
+        #expect(Environment.wantedRoom(mapSize: 1 << 30) == 256 << 20)
+        #expect(Environment.wantedRoom(mapSize: 4 << 30) == 1 << 30)
+        #expect(Environment.wantedRoom(mapSize: 100 << 30) == 1 << 30)
+    }
+}
