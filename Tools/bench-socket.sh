@@ -17,7 +17,10 @@
 # (commits not flushed; appends only), to set against Redis without persistence: what the
 # request path costs apart from the flush. For each connection count the four servers start
 # fresh in temporary directories and the runs interleave (tvault, tvault no-sync, redis always,
-# redis none), so background noise hits every side alike. Each cell is the median of --runs runs.
+# redis none), so background noise hits every side alike. Each measured run starts after `sync`:
+# the write-back of another side's dirty pages (the no-sync tvault leaves hundreds of MiB, which
+# the kernel writes out some 30 s later) would otherwise land in whichever run comes then.
+# Each cell is the median of --runs runs.
 #
 #   Tools/bench-socket.sh                          # 1, 16, 64 connections; 3 runs x 4 s (~5 min)
 #   Tools/bench-socket.sh --seconds 5 --runs 2 --connections 1,16
@@ -166,8 +169,12 @@ steal_since() {
     echo "$share"
 }
 
+# settle: writes out every dirty page first, so that no run pays for an earlier one's.
+settle() { sync; }
+
 tvault_run() { # tvault_run WORKLOAD N RUN SIDE SOCK TOKEN
     local side="$4" out mark
+    settle
     mark="$(steal_mark)"
     if ! out="$("$bin/tvault-load" --socket "$5" --token "$6" --connections "$2" \
             --seconds "$seconds" --warmup 0.5 --mode "$1" --message-bytes 1024 --page 100 --prefill 1000 \
@@ -213,6 +220,7 @@ redis_run() { # redis_run WORKLOAD N SIDE SOCK RUN
             'BEGIN { c = int(r * s); if (c < n * 10) c = n * 10; print c }')"
     fi
     local result mark
+    settle
     mark="$(steal_mark)"
     if ! result="$(redis_bench "$sock" "$n" -n "${redis_count[$key]}" "${args[@]}")"; then
         say "redis-benchmark $workload -c $n ($side) failed or timed out"; return 0
