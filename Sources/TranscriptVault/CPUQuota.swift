@@ -1,7 +1,8 @@
 import Foundation
 
 /// Whether a cgroup CPU quota limits this process: processor time spent polling would then be
-/// taken from the quota, and every thread of the process throttled when it runs out.
+/// taken from the quota, and every thread of the process throttled when it runs out. Read once,
+/// when the store opens: a quota set later is not seen.
 enum CPUQuota {
     /// Reads `/proc/self/cgroup` and the quota files of the cgroups it names (and of their
     /// ancestors, under cgroup v2). Unreadable files count as no quota.
@@ -22,18 +23,25 @@ enum CPUQuota {
             // The cgroup and its ancestors: a quota on any of them applies.
             var components = path.split(separator: "/").map(String.init)
             if fields[0] == "0" && controllers.isEmpty {
-                // cgroup v2: `cpu.max`, which the root cgroup does not have.
-                while !components.isEmpty {
-                    let file = "/sys/fs/cgroup/" + components.joined(separator: "/") + "/cpu.max"
+                // cgroup v2: `cpu.max`. The mount's root has one too when it is a cgroup
+                // namespace's (a container's, whose path reads `/`); the host's root has none.
+                while true {
+                    let file = (["/sys/fs/cgroup"] + components + ["cpu.max"]).joined(separator: "/")
                     if let text = read(file), limitsV2(cpuMax: text) { return true }
+                    if components.isEmpty { break }
                     components.removeLast()
                 }
             } else if controllers.contains("cpu") {
                 // cgroup v1: the cpu controller's `cpu.cfs_quota_us`, under a mount named after
-                // its controllers (`cpu` or `cpu,cpuacct`).
+                // its controllers, in the order listed or another (`cpu,cpuacct`, `cpuacct,cpu`),
+                // or `cpu` alone.
+                var mounts = [String(fields[1])]
+                for name in ["cpu", "cpu,cpuacct", "cpuacct,cpu"] where !mounts.contains(name) { mounts.append(name) }
                 while true {
-                    let file = (["/sys/fs/cgroup", String(fields[1])] + components + ["cpu.cfs_quota_us"]).joined(separator: "/")
-                    if let text = read(file), limitsV1(quota: text) { return true }
+                    for mount in mounts {
+                        let file = (["/sys/fs/cgroup", mount] + components + ["cpu.cfs_quota_us"]).joined(separator: "/")
+                        if let text = read(file), limitsV1(quota: text) { return true }
+                    }
                     if components.isEmpty { break }
                     components.removeLast()
                 }

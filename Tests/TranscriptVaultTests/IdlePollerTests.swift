@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TranscriptStorage
 import TranscriptTestSupport
@@ -24,13 +25,13 @@ struct IdlePollerTests {
     func pollsThenSleeps() async throws {
         let poller = try Self.poller()
         defer { poller.stop() }
-        #expect(try await eventually { poller.kernelThreadID != 0 })
+        // Named and of the idle class once made, before any call.
+        #expect(poller.kernelThreadID != 0)
+        #expect(Self.policy(of: poller.kernelThreadID) == 5)
         #expect(!poller.isPolling && poller.wakeUpCount == 0)
 
         poller.keepAwake()
-        #expect(poller.isPolling)
         #expect(try await eventually { poller.wakeUpCount == 1 })
-        #expect(Self.policy(of: poller.kernelThreadID) == 5)
         #expect(try await eventually { !poller.isPolling }, "still polling long after its 20 ms linger")
         #expect(!poller.hasStopped)
 
@@ -43,9 +44,10 @@ struct IdlePollerTests {
     func concurrentCalls() async throws {
         let poller = try Self.poller(linger: .microseconds(50))
         defer { poller.stop() }
-        #expect(try await eventually { poller.kernelThreadID != 0 })
-        // Calls racing the thread's own decision to sleep: none may leave it asleep with a
-        // deadline ahead, or polling for ever.
+        #expect(poller.kernelThreadID != 0)
+        // Calls from many threads, some racing the thread's own decision to sleep (the one
+        // race that could lose a call is made deterministic in `callRacingSleep`): afterwards
+        // it must neither poll for ever nor miss the next call.
         await withTaskGroup(of: Void.self) { group in
             for task in 0..<8 {
                 group.addTask {
@@ -63,11 +65,31 @@ struct IdlePollerTests {
         #expect(try await eventually { !poller.isPolling })
     }
 
-    @Test("stop ends the thread, asleep or polling, and a second stop returns at once")
+    @Test("a keepAwake as the thread decides to sleep keeps it polling")
+    func callRacingSleep() async throws {
+        // The call comes after the thread found its deadline passed, before it marks itself
+        // asleep: it sees the thread polling and signals nothing, so the thread must see the
+        // new deadline itself.
+        let box = Mutex<IdlePoller?>(nil)
+        let raced = Mutex(false)
+        let poller = try #require(IdlePoller.make(linger: .milliseconds(20), quotaLimited: false) {
+            let first = raced.withLock { done in defer { done = true }; return !done }
+            if first { box.withLock { $0 }?.keepAwake() }
+        })
+        box.withLock { $0 = poller }
+        defer { poller.stop() }
+        poller.keepAwake()
+        // Started polling twice: at the first call, and again for the racing one.
+        #expect(try await eventually { poller.wakeUpCount == 2 }, "the racing call was lost")
+        #expect(raced.withLock { $0 })
+        #expect(try await eventually { !poller.isPolling })
+    }
+
+    @Test("stop ends the thread, asleep or polling, and a second stop changes nothing")
     func stops() async throws {
         for polling in [false, true] {
             let poller = try Self.poller(linger: .seconds(60))
-            #expect(try await eventually { poller.kernelThreadID != 0 })
+            #expect(poller.kernelThreadID != 0)
             let tid = poller.kernelThreadID
             if polling {
                 poller.keepAwake()
@@ -75,6 +97,7 @@ struct IdlePollerTests {
             }
             poller.stop()
             #expect(poller.hasStopped)
+            // It ends once it next runs (of the idle class, whenever a processor is free).
             #expect(try await eventually { !FileManager.default.fileExists(atPath: "/proc/self/task/\(tid)") })
             poller.stop()
             #expect(poller.hasStopped)
@@ -95,7 +118,7 @@ struct IdlePollerTests {
             let poller = try Self.poller(linger: .milliseconds(5))
             let writer = Writer(environment: environment, maxBatch: 512, idlePoller: poller)
             defer { writer.close() }
-            #expect(try await eventually { poller.kernelThreadID != 0 })
+            #expect(poller.kernelThreadID != 0)
 
             // One caller at a time: every batch holds one job, and the next is not expected.
             for index in 0..<20 {
@@ -151,6 +174,9 @@ struct CPUQuotaTests {
         ]))
         #expect(!Self.limits(membership, [:]))
         #expect(!Self.limits("0::/\n", [:]))
+        // In a container's cgroup namespace the path reads `/`, and its quota is at the root.
+        #expect(Self.limits("0::/\n", ["/sys/fs/cgroup/cpu.max": "50000 100000\n"]))
+        #expect(!Self.limits("0::/\n", ["/sys/fs/cgroup/cpu.max": "max 100000\n"]))
     }
 
     @Test("cgroup v1: the cpu controller's quota limits unless it is -1, on the cgroup or an ancestor")
@@ -163,5 +189,8 @@ struct CPUQuotaTests {
         #expect(Self.limits("1:cpu:/\n", ["/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "50000\n"]))
         // The memory controller's files are not a CPU quota.
         #expect(!Self.limits("4:memory:/a\n", ["/sys/fs/cgroup/memory/a/cpu.cfs_quota_us": "5\n"]))
+        // A mount named in another order than the controllers are listed, or `cpu` alone.
+        #expect(Self.limits("3:cpu,cpuacct:/k\n", ["/sys/fs/cgroup/cpuacct,cpu/k/cpu.cfs_quota_us": "20000\n"]))
+        #expect(Self.limits("3:cpuacct,cpu:/k\n", ["/sys/fs/cgroup/cpu/k/cpu.cfs_quota_us": "20000\n"]))
     }
 }
