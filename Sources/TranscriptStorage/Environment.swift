@@ -583,7 +583,9 @@ public final class Environment: @unchecked Sendable {
         guard options.growsBeforeFull, isCarrier, carried == nil else { return }
         let usage = self.usage
         guard isCramped(usage), usage.mapSize < options.maximumMapSize else { return }
-        try? grow()
+        // Never waits for a reader (a backup's copy, a verify, holds its read for minutes):
+        // the next write tries again, and a write that finds the map full still waits.
+        try? grow(waiting: false)
     }
 
     /// Applies the carried records again in a transaction of their own and commits it, after
@@ -740,8 +742,12 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Doubles the map (by at most 1 GiB a step), with every transaction of this process closed.
-    private func grow() throws {
-        pthread_rwlock_wrlock(resizeLock)
+    private func grow(waiting: Bool = true) throws {
+        if waiting {
+            pthread_rwlock_wrlock(resizeLock)
+        } else if pthread_rwlock_trywrlock(resizeLock) != 0 {
+            return
+        }
         defer { pthread_rwlock_unlock(resizeLock) }
         let next = try Self.grownMapSize(mapSize, maximum: options.maximumMapSize)
         guard redo != nil else {

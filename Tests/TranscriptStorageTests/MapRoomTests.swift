@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import TranscriptTestSupport
 @testable import TranscriptStorage
 
 /// A map with less than its wanted room free stops the carrier from carrying writes (every
@@ -79,6 +81,49 @@ struct MapRoomTests {
             // than the map grew.
             let growths = Set(run.mapSizes).count - 1
             #expect(run.carried.filter { !$0 }.count > growths + 5, "\(run.carried)")
+        }
+    }
+
+    @Test("writes go on while a long read (a backup's copy) holds its snapshot, the map short of room")
+    func writesGoOnBesideLongReader() async throws {
+        try await withTemporaryDirectory { directory in
+            let env = try openEnvironment(in: directory, options: Images.durable(initialMapSize: 1 << 20))
+            let release = DispatchSemaphore(value: 0)
+            let reading = DispatchSemaphore(value: 0)
+            let readerDone = Atomic<Bool>(false)
+            // A read as long as an online backup's: it holds its snapshot until released.
+            Thread {
+                _ = try? env.read { _ in
+                    reading.signal()
+                    release.wait()
+                }
+                readerDone.store(true, ordering: .releasing)
+            }.start()
+            reading.wait()
+            // On one thread, as the writer's: carrying writes until the map is short of its
+            // wanted room, then three more, which fit in the room left.
+            let writesDone = Atomic<Bool>(false)
+            Thread {
+                var index = 0
+                var shortOfRoom = 0
+                while shortOfRoom < 3 {
+                    let usage = env.usage
+                    if usage.mapSize - usage.usedBytes < Environment.wantedRoom(mapSize: usage.mapSize) { shortOfRoom += 1 }
+                    let keys = (0..<8).map { "w\(index)-\($0)" }
+                    try? env.write(carrying: true) { txn in
+                        for key in keys { try txn.put([UInt8](repeating: 1, count: 2048), forKey: bytes(key), in: env["items"]) }
+                    }
+                    if env.isPublicationDue { try? env.publish() }
+                    index += 1
+                }
+                try? env.publish()
+                writesDone.store(true, ordering: .releasing)
+            }.start()
+            // A hang detector: growing the map would wait for the reader, which waits for us.
+            let finished = try await eventually(within: 20) { writesDone.load(ordering: .acquiring) }
+            release.signal()
+            #expect(finished, "the writes waited for the reader")
+            #expect(try await eventually { writesDone.load(ordering: .acquiring) && readerDone.load(ordering: .acquiring) })
         }
     }
 
