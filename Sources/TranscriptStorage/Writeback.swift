@@ -16,8 +16,9 @@ internal import Glibc
 /// behind it wait. Pages written early change nothing for safety: durability comes from the redo
 /// log, and the checkpoint's own pages are never rewritten (see ``RedoLog``).
 final class Writeback: @unchecked Sendable {
-    // Invariant for the unchecked Sendable: `stopped` and `requested` are touched only with
-    // `mutex` held; `fd` is immutable and stays open until `stop` has joined the thread.
+    // Invariant for the unchecked Sendable: `stopped`, `requested`, `waiting` and `starts` are
+    // touched only with `mutex` held; `fd` is immutable and stays open until `stop` has joined
+    // the thread.
 
     static let defaultInterval: Int = 20_000_000   // nanoseconds
 

@@ -49,12 +49,8 @@ final class IdlePoller: Sendable {
         linger: Duration = defaultLinger, quotaLimited: Bool = CPUQuota.limitsThisProcess(),
         beforeSleeping: (@Sendable () -> Void)? = nil
     ) -> IdlePoller? {
-        #if os(Linux)
         guard !quotaLimited else { return nil }
         return IdlePoller(linger: linger, beforeSleeping: beforeSleeping)
-        #else
-        return nil
-        #endif
     }
 
     /// `nil` when the thread cannot be given the idle class: it would compete with the threads
@@ -69,7 +65,6 @@ final class IdlePoller: Sendable {
         // on however busy the machine is; it is given the idle class from this thread, and
         // meanwhile only waits for its first `keepAwake`.
         started.wait()
-        #if os(Linux)
         var parameters = sched_param()
         parameters.sched_priority = 0
         let tid = threadID.load(ordering: .relaxed)
@@ -77,7 +72,6 @@ final class IdlePoller: Sendable {
             stop()
             return nil
         }
-        #endif
     }
 
     /// Makes the thread poll until the linger has passed from now. Costs a system call only when it was
@@ -112,13 +106,11 @@ final class IdlePoller: Sendable {
 
     private func run() {
         nameCurrentThread("tvault-idlepoll")
-        #if os(Linux)
         // `/proc/thread-self` links to `PID/task/TID` (Glibc's `gettid` is not visible to Swift).
         if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
            let tid = link.split(separator: "/").last.flatMap({ Int32($0) }) {
             threadID.store(tid, ordering: .relaxed)
         }
-        #endif
         started.signal()
         // Whether this thread was polling when it last looked: a wake-up is counted when it
         // starts polling, however it got there (`keepAwake` may come before the first look).
@@ -155,8 +147,6 @@ final class IdlePoller: Sendable {
         }
     }
 
-    #if os(Linux)
     /// `SCHED_IDLE` from `<sched.h>`, which Glibc does not export to Swift.
     private static let idlePolicy: Int32 = 5
-    #endif
 }

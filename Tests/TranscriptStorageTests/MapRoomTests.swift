@@ -22,9 +22,13 @@ struct MapRoomTests {
         var written: [String: [UInt8]] = [:]
     }
 
-    static func carryWrites(_ env: Environment, count: Int) throws -> Run {
+    /// Carrying writes, on the calling thread as on the writer's, while `more(index)` of the
+    /// next one holds; then the carried writes are published.
+    static func carryWrites(_ env: Environment, while more: (_ index: Int) -> Bool) throws -> Run {
         var run = Run()
-        for index in 0..<count {
+        var index = 0
+        while more(index) {
+            defer { index += 1 }
             var bodies = 0
             let keys = (0..<8).map { "w\(index)-\($0)" }
             try env.write(carrying: true) { txn in
@@ -49,7 +53,7 @@ struct MapRoomTests {
             let env = try openEnvironment(in: directory, options: Images.durable(initialMapSize: 1 << 20))
             let initial = env.mapSize
             // ≈ 2.4 MiB of values: the 1 MiB map must grow at least twice.
-            let run = try Self.carryWrites(env, count: 150)
+            let run = try Self.carryWrites(env) { $0 < 150 }
             #expect(run.fullMapRetries == 0, "a write found the map full")
             #expect(env.mapSize >= 4 * initial)
             // After each growth, the next writes are carried again.
@@ -75,7 +79,7 @@ struct MapRoomTests {
             var options = Images.durable(initialMapSize: 1 << 20)
             options.growsBeforeFull = false
             let env = try openEnvironment(in: directory, options: options)
-            let run = try Self.carryWrites(env, count: 150)
+            let run = try Self.carryWrites(env) { $0 < 150 }
             #expect(run.fullMapRetries > 0, "no write found the map full: the case above would test nothing")
             // Between a quarter free and full, writes were committed one by one: more of them
             // than the map grew.
@@ -103,26 +107,25 @@ struct MapRoomTests {
             // On one thread, as the writer's: carrying writes until the map is short of its
             // wanted room, then three more, which fit in the room left.
             let writesDone = Atomic<Bool>(false)
+            let failure = Mutex<String?>(nil)
             Thread {
-                var index = 0
                 var shortOfRoom = 0
-                while shortOfRoom < 3 {
-                    let usage = env.usage
-                    if usage.mapSize - usage.usedBytes < Environment.wantedRoom(mapSize: usage.mapSize) { shortOfRoom += 1 }
-                    let keys = (0..<8).map { "w\(index)-\($0)" }
-                    try? env.write(carrying: true) { txn in
-                        for key in keys { try txn.put([UInt8](repeating: 1, count: 2048), forKey: bytes(key), in: env["items"]) }
+                do {
+                    _ = try Self.carryWrites(env) { _ in
+                        let usage = env.usage
+                        if usage.mapSize - usage.usedBytes < Environment.wantedRoom(mapSize: usage.mapSize) { shortOfRoom += 1 }
+                        return shortOfRoom <= 3
                     }
-                    if env.isPublicationDue { try? env.publish() }
-                    index += 1
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
                 }
-                try? env.publish()
                 writesDone.store(true, ordering: .releasing)
             }.start()
             // A hang detector: growing the map would wait for the reader, which waits for us.
             let finished = try await eventually(within: 20) { writesDone.load(ordering: .acquiring) }
             release.signal()
             #expect(finished, "the writes waited for the reader")
+            #expect(failure.withLock { $0 } == nil)
             #expect(try await eventually { writesDone.load(ordering: .acquiring) && readerDone.load(ordering: .acquiring) })
         }
     }

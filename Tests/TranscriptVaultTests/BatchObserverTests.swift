@@ -148,16 +148,14 @@ struct BatchObserverTests {
             }
             // The gate holds the writer while the first three are queued and their callbacks
             // registered, so that each is waiting when its outcome is settled.
-            let gate = try await WriterGate(writer)
             let applied = WriterGatherTests.Counter()
-            for index in 0..<3 {
-                let ticket = writer.enqueue { txn in
-                    applied.add()
-                    _ = try txn.put([UInt8(index)], forKey: [UInt8(index)], in: environment["t"])
+            _ = try await WriterGatherTests.gatheringBatch(
+                writer, environment, keys: ["k0", "k1", "k2"], applied: applied
+            ) { tickets in
+                for (index, ticket) in tickets.enumerated() {
+                    ticket.whenComplete(observer: a) { _ in log.add("cb\(index)") }
                 }
-                ticket.whenComplete(observer: a) { _ in log.add("cb\(index)") }
             }
-            gate.open()
             // The batch after the gate applies the three and waits for a fourth caller.
             let gathering = try await eventually(within: 30) { applied.value == 3 }
             try #require(gathering, "the batch did not start")

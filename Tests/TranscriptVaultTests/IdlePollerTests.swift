@@ -129,13 +129,8 @@ struct IdlePollerTests {
             #expect(poller.wakeUpCount == 0 && !poller.isPolling)
 
             // A batch of several callers: the writer expects them back.
-            let gate = try await WriterGate(writer)
-            let tickets = (0..<8).map { index in
-                writer.enqueue { txn in
-                    _ = try txn.put([100 + UInt8(index)], forKey: [100 + UInt8(index)], in: environment["t"])
-                }
-            }
-            gate.open()
+            let tickets = try await WriterGatherTests.gatheringBatch(
+                writer, environment, keys: (0..<8).map { "concurrent-\($0)" })
             for ticket in tickets { try await ticket.value() }
             #expect(try await eventually { poller.wakeUpCount >= 1 })
 

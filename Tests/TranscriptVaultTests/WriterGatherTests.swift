@@ -39,9 +39,11 @@ struct WriterGatherTests {
         var value: Int { count.load(ordering: .relaxed) }
     }
 
-    /// Each put counts itself in `applied` when it runs.
+    /// Each put counts itself in `applied` when it runs; `beforeOpening` gets the puts' tickets
+    /// while the gate still holds the writer (to register callbacks before any put runs).
     static func gatheringBatch(
-        _ writer: Writer, _ environment: Environment, keys: [String], applied: Counter? = nil
+        _ writer: Writer, _ environment: Environment, keys: [String], applied: Counter? = nil,
+        beforeOpening: ([WriteTicket<Void>]) -> Void = { _ in }
     ) async throws -> [WriteTicket<Void>] {
         let gate = try await WriterGate(writer)
         let tickets = keys.map { key in
@@ -50,6 +52,7 @@ struct WriterGatherTests {
                 _ = try txn.put(Array(key.utf8), forKey: Array(key.utf8), in: environment["t"])
             }
         }
+        beforeOpening(tickets)
         gate.open()
         return tickets
     }
